@@ -1,0 +1,178 @@
+"""The contract every task fulfils, and a checker users run on their own subclass."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from wann_plugin.network import WannNetwork
+
+__all__ = ["Task", "TaskError", "UnknownTaskError", "check_task", "register_task", "make_task",
+           "TASKS"]
+
+
+class TaskError(ValueError):
+    """A task was given input it cannot use (shapes, ranges, ids)."""
+
+
+class UnknownTaskError(TaskError):
+    """A task name that is not registered."""
+
+
+class Task:
+    """Scores compiled networks. Tasks never see genomes.
+
+    Subclasses set :attr:`n_inputs`, :attr:`n_outputs`, :attr:`worst_score` and define
+    :meth:`evaluate` (and :meth:`evaluate_weights` when per-connection tuning should work).
+
+    Randomness: a task draws everything from ``seed`` and the repetition index alone, so every
+    network and every weight of one call faces the same episodes (common random numbers, as in
+    the reference), whichever worker or batch runs it.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"swingup"``).
+    n_inputs, n_outputs : int
+        Network shape the task expects.
+    worst_score : float
+        The score given to an episode whose network output or reward is not finite; below any
+        real outcome.
+    """
+
+    name: str = "task"
+    n_inputs: int
+    n_outputs: int
+    worst_score: float = -1e9
+
+    def evaluate(
+        self,
+        nets: Sequence[WannNetwork],
+        weights: np.ndarray,
+        *,
+        seed: int,
+        n_repeats: int = 1,
+    ) -> np.ndarray:
+        """Score every network at every shared weight.
+
+        Parameters
+        ----------
+        nets : sequence of WannNetwork
+        weights : ndarray of shape (n_weights,)
+            Shared weight values.
+        seed : int
+            Base seed of this call; repetition ``r`` depends on ``(seed, r)`` only.
+        n_repeats : int, default=1
+            Episodes (or batches) per network and weight.
+
+        Returns
+        -------
+        ndarray of shape (n_nets, n_weights, n_repeats)
+            Finite scores (non-finite ones replaced by :attr:`worst_score`).
+        """
+        raise NotImplementedError
+
+    def evaluate_weights(
+        self,
+        net: WannNetwork,
+        conn_weights: np.ndarray,
+        *,
+        seed: int,
+        n_repeats: int = 1,
+    ) -> np.ndarray:
+        """Score one topology under several per-connection weight vectors.
+
+        Parameters
+        ----------
+        net : WannNetwork
+        conn_weights : ndarray of shape (n_sets, n_connections)
+        seed, n_repeats
+            As in :meth:`evaluate`.
+
+        Returns
+        -------
+        ndarray of shape (n_sets, n_repeats)
+        """
+        raise NotImplementedError(f"task {self.name!r} does not support per-connection weights")
+
+    def check_network(self, net: WannNetwork) -> None:
+        """Raise :class:`TaskError` if ``net`` does not have this task's shape."""
+        if net.n_inputs != self.n_inputs or net.n_outputs != self.n_outputs:
+            raise TaskError(
+                f"task {self.name!r} takes networks with {self.n_inputs} inputs and "
+                f"{self.n_outputs} outputs; network {net.key!r} has {net.n_inputs} and "
+                f"{net.n_outputs}"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_inputs={self.n_inputs}, n_outputs={self.n_outputs})"
+
+
+#: Registered task factories by name; see :func:`register_task`.
+TASKS: dict[str, Callable[..., Task]] = {}
+
+
+def register_task(name: str, factory: Callable[..., Task]) -> None:
+    """Make ``make_task(name, **options)`` build a task (config files and ``--task`` use it)."""
+    if name in TASKS and TASKS[name] is not factory:
+        raise ValueError(f"task name {name!r} is already registered")
+    TASKS[name] = factory
+
+
+def make_task(name: str, **options: Any) -> Task:
+    """Build a registered task by name.
+
+    Raises
+    ------
+    UnknownTaskError
+        For an unknown name, suggesting the closest registered one.
+    """
+    import wann_plugin.tasks  # noqa: F401  (registers the built-in tasks)
+
+    try:
+        factory = TASKS[name]
+    except KeyError:
+        hint = difflib.get_close_matches(name, list(TASKS), n=1)
+        raise UnknownTaskError(
+            f"no task {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            + f" (known: {', '.join(sorted(TASKS))})"
+        ) from None
+    return factory(**options)
+
+
+def check_task(task: Task, net: WannNetwork | None = None, *, seed: int = 0) -> None:
+    """Check a task against the contract, like gymnasium's ``check_env``.
+
+    Scores ``net`` (by default a minimal network with every input wired to every output)
+    twice with the same seed and asserts: the shape is ``(1, n_weights, n_repeats)``, the
+    scores are finite and both calls agree exactly.
+
+    Raises
+    ------
+    TaskError
+        Naming the part of the contract that failed.
+    """
+    for attr in ("n_inputs", "n_outputs"):
+        if not isinstance(getattr(task, attr, None), (int, np.integer)) or getattr(task, attr) < 1:
+            raise TaskError(f"{type(task).__name__}.{attr} must be a positive int")
+    if net is None:
+        n_in, n_out = task.n_inputs, task.n_outputs
+        edges = [(s, 1 + n_in + o) for o in range(n_out) for s in range(1 + n_in)]
+        net = WannNetwork.from_edges(n_in, n_out, [1] * (1 + n_in + n_out), edges)
+    weights = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])
+    first = np.asarray(task.evaluate([net], weights, seed=seed, n_repeats=2))
+    if first.shape != (1, len(weights), 2):
+        raise TaskError(
+            f"{type(task).__name__}.evaluate returned shape {first.shape}, expected "
+            f"(n_nets, n_weights, n_repeats) = (1, {len(weights)}, 2)"
+        )
+    if not np.all(np.isfinite(first)):
+        raise TaskError(f"{type(task).__name__}.evaluate returned non-finite scores: {first}")
+    again = np.asarray(task.evaluate([net], weights, seed=seed, n_repeats=2))
+    if not np.array_equal(first, again):
+        raise TaskError(
+            f"{type(task).__name__}.evaluate is not deterministic for a fixed seed: "
+            f"{first.ravel()} then {again.ravel()}"
+        )
