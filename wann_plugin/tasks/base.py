@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from wann_plugin.network import WannNetwork
 
-__all__ = ["Task", "TaskError", "UnknownTaskError", "check_task", "register_task", "make_task",
-           "TASKS"]
+__all__ = ["Task", "TaskError", "UnknownTaskError", "check_task", "coerce_options", "register_task",
+           "make_task", "TASKS"]
 
 
 class TaskError(ValueError):
@@ -97,6 +98,41 @@ class Task:
         """
         raise NotImplementedError(f"task {self.name!r} does not support per-connection weights")
 
+    def summary(
+        self,
+        net: WannNetwork,
+        weights: np.ndarray,
+        *,
+        seed: int = 0,
+        n_episodes: int = 100,
+        conn_weights: np.ndarray | None = None,
+    ) -> dict:
+        """Scores of one network for reports and ``wann evaluate --json``.
+
+        Episode ``r`` uses seed ``seed + r`` (``r < n_episodes``).
+
+        Returns
+        -------
+        dict
+            With shared weights: ``per_weight_mean``, ``per_weight_std`` (lists, one per
+            weight) and ``mean`` (over all weights and episodes). With ``conn_weights`` (tuned
+            per-connection weights): ``mean`` and ``std`` over the episodes. Tasks may add keys
+            (classification adds accuracies).
+        """
+        self.check_network(net)
+        if conn_weights is not None:
+            scores = np.asarray(self.evaluate_weights(
+                net, np.asarray(conn_weights, dtype=float)[None, :], seed=seed,
+                n_repeats=n_episodes))[0]
+            return {"mean": float(scores.mean()), "std": float(scores.std())}
+        scores = np.asarray(self.evaluate([net], np.asarray(weights, dtype=float), seed=seed,
+                                          n_repeats=n_episodes))[0]
+        return {
+            "per_weight_mean": [float(v) for v in scores.mean(axis=1)],
+            "per_weight_std": [float(v) for v in scores.std(axis=1)],
+            "mean": float(scores.mean()),
+        }
+
     def check_network(self, net: WannNetwork) -> None:
         """Raise :class:`TaskError` if ``net`` does not have this task's shape."""
         if net.n_inputs != self.n_inputs or net.n_outputs != self.n_outputs:
@@ -124,10 +160,22 @@ def register_task(name: str, factory: Callable[..., Task]) -> None:
 def make_task(name: str, **options: Any) -> Task:
     """Build a registered task by name.
 
+    Options given as strings (from a config file's ``[WannTask]`` section or from
+    ``--task-option KEY=VALUE``) are converted to the type of the factory's default for that
+    keyword: ``bool`` (true/false/yes/no/1/0), ``int``, ``float``; others stay strings.
+
     Raises
     ------
     UnknownTaskError
         For an unknown name, suggesting the closest registered one.
+    TaskError
+        For an option the task does not take (with a close match) or a value that does not
+        convert.
+
+    Examples
+    --------
+    >>> make_task("swingup", max_steps="200").max_steps
+    200
     """
     import wann_plugin.tasks  # noqa: F401  (registers the built-in tasks)
 
@@ -139,7 +187,59 @@ def make_task(name: str, **options: Any) -> Task:
             f"no task {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
             + f" (known: {', '.join(sorted(TASKS))})"
         ) from None
-    return factory(**options)
+    return factory(**coerce_options(name, factory, options))
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _coerce(task: str, key: str, value: Any, default: Any) -> Any:
+    if not isinstance(value, str) or default is None or isinstance(default, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            low = value.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError:
+        raise TaskError(
+            f"task {task!r} option {key}={value!r}: expected {type(default).__name__}"
+        ) from None
+    return value
+
+
+def coerce_options(task: str, factory: Callable[..., Task], options: dict) -> dict:
+    """Check option names against ``factory``'s keywords and convert string values."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return dict(options)
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        known = None
+    else:
+        known = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    out = {}
+    for key, value in options.items():
+        if known is not None and key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            raise TaskError(
+                f"task {task!r} has no option {key!r}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + f" (options: {', '.join(known) or 'none'})"
+            )
+        default = params[key].default if key in params else None
+        if default is inspect.Parameter.empty:
+            default = None
+        out[key] = _coerce(task, key, value, default)
+    return out
 
 
 def check_task(task: Task, net: WannNetwork | None = None, *, seed: int = 0) -> None:
