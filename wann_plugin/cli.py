@@ -106,7 +106,8 @@ def _cmd_evaluate(args) -> int:
         print(f"  tuned weights: mean {result['mean']:.2f} +/- {result['std']:.2f}")
     else:
         for i, w in enumerate(weights):
-            line = f"  weight {w:+6.2f}: {result['per_weight_mean'][i]:10.2f} +/- {result['per_weight_std'][i]:.2f}"
+            mean, std = result["per_weight_mean"][i], result["per_weight_std"][i]
+            line = f"  weight {w:+6.2f}: {mean:10.2f} +/- {std:.2f}"
             if "per_weight_accuracy" in result:
                 line += f"   accuracy {result['per_weight_accuracy'][i]:.4f}"
             print(line)

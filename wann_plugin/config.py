@@ -13,8 +13,10 @@ and the stagnation's). We add two sections of our own:
     ``generations``: how long ``wann run`` runs without ``--generations``.
 
 The species set and stagnation classes are picked by which section the file has:
-``[WannSpeciesSet]`` (one species, the default of WANN) or neat-python's
-``[DefaultSpeciesSet]`` (NEAT speciation); ``[DefaultStagnation]``.
+``[WannSpeciesSet]`` (ours) or neat-python's ``[DefaultSpeciesSet]``; ``[DefaultStagnation]``.
+Whether breeding is speciated is ``[WannReproduction] speciation`` (default false: one species,
+as in the reference); with ``speciation = false`` a ``DefaultSpeciesSet`` still groups genomes
+for display only.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 import neat
 
+from wann_plugin._config_checks import ConfigError
 from wann_plugin.evaluation import _ON_ERROR, DEFAULT_WEIGHTS, WannEvaluator
 from wann_plugin.genome import WannGenome
 from wann_plugin.io import atomic_write_text
@@ -51,10 +54,6 @@ _RUN_KEYS = ("generations",)
 _SPECIES_SETS = {"WannSpeciesSet": WannSpeciesSet, "DefaultSpeciesSet": neat.DefaultSpeciesSet}
 _STAGNATIONS = {"DefaultStagnation": neat.DefaultStagnation}
 _EVAL_KEYS = ("weights", "n_repeats", "batch_size", "on_error")
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the file, section and key."""
 
 
 @dataclass(frozen=True)
@@ -194,8 +193,7 @@ def load_config(path: str | Path | None = None) -> neat.Config:
             raise ConfigError(f"{path}: missing section [{required}]")
     if len(species) != 1:
         raise ConfigError(f"{path}: needs exactly one species-set section, [WannSpeciesSet] "
-                          f"(one species, WANN default) or [DefaultSpeciesSet] (NEAT speciation); "
-                          f"found {species or 'none'}")
+                          f"or [DefaultSpeciesSet]; found {species or 'none'}")
     if len(stagnation) != 1:
         raise ConfigError(f"{path}: missing section [DefaultStagnation]")
     try:
