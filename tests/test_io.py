@@ -3,8 +3,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import reference_path
+
 from wann_plugin.io import (
     NetworkFileError,
     atomic_write_text,
@@ -130,3 +130,10 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     atomic_write_text(target, "new")
     assert target.read_text() == "new" and not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     assert os.stat(target).st_size == 3
+
+
+@pytest.mark.parametrize("name,n_in,n_out", [("biped.out", 5, 1), ("racer.out", 5, 1),
+                                             ("biped.out", 16, 3), ("swing.out", 24, 4)])
+def test_reading_with_the_wrong_task_shape_is_refused(name, n_in, n_out):
+    with pytest.raises(NetworkFileError, match="is the task right for this network"):
+        read_out(reference_path(name), n_in, n_out)

@@ -150,6 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_LIST_OPTIONS = ("--weights",)
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--weights -2,-1`` -> ``--weights=-2,-1`` (argparse takes ``-2,-1`` for an option)."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _LIST_OPTIONS:
+            nxt = next(it, None)
+            if nxt is not None and nxt.startswith("-") and nxt[1:2].isdigit() or (
+                    nxt is not None and nxt.startswith("-.")):
+                out.append(f"{arg}={nxt}")
+                continue
+            out.append(arg)
+            if nxt is not None:
+                out.append(nxt)
+            continue
+        out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``wann`` console script."""
     from wann_plugin.config import ConfigError
@@ -158,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from wann_plugin.tasks.base import TaskError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError, NetworkFileError, NetworkError, TaskError) as exc:

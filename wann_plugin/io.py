@@ -151,9 +151,27 @@ def read_out(path: str | os.PathLike, n_inputs: int, n_outputs: int) -> LoadedNe
     try:
         net = WannNetwork.from_matrix(matrix, act_col, n_inputs, n_outputs, key=path.stem)
     except NetworkError as exc:
-        raise NetworkFileError(f"{path}: {exc}") from None
+        raise NetworkFileError(f"{path}: {exc} (is the task right for this network? it takes "
+                               f"{n_inputs} inputs and {n_outputs} outputs)") from None
+    _check_hidden_genes(path, matrix, n_inputs, n_outputs)
     disabled = [(int(s), int(d)) for s, d in np.argwhere(np.isnan(matrix))]
     return LoadedNetwork(net=net, disabled=disabled, path=path, meta={"source": str(path)})
+
+
+def _check_hidden_genes(path: Path, matrix: np.ndarray, n_inputs: int, n_outputs: int) -> None:
+    """A WANN hidden node is made by splitting a connection, so it always keeps a gene (enabled
+    or disabled) in and out. One without either means the file is read with the wrong number
+    of inputs or outputs (the ``.out`` format does not record them)."""
+    genes = matrix != 0  # nan (disabled) counts as a gene
+    n = matrix.shape[0]
+    hidden = np.arange(1 + n_inputs, n - n_outputs)
+    lonely = [int(i) for i in hidden if not genes[:, i].any() or not genes[i, :].any()]
+    if lonely:
+        raise NetworkFileError(
+            f"{path}: read with {n_inputs} inputs and {n_outputs} outputs, {len(lonely)} hidden "
+            f"nodes (first: node {lonely[0]}) have no connection gene in or out, which a WANN "
+            "network never has: is the task right for this network?"
+        )
 
 
 def write_out(path: str | os.PathLike, net: WannNetwork,
