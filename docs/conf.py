@@ -26,3 +26,4 @@ nitpicky = False
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path = []
+suppress_warnings = ["ref.python"]  # "shape (n_connections,)" in numpy type specs is not a reference

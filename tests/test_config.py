@@ -95,3 +95,20 @@ def test_config_reference_documents_every_key():
     keys += [k.name for k in SPECIES_SET_KEYS] + list(_EVAL_KEYS) + list(_RUN_KEYS)
     missing = [k for k in keys if not re.search(rf"``{k}``", doc)]
     assert not missing, f"docs/config.rst does not document {missing}"
+
+
+def test_every_example_config_loads():
+    examples = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*/*.cfg"))
+    assert any(p.parent.name == "swingup" for p in examples)
+    for path in examples:
+        config = load_config(path)
+        assert config.pop_size >= 1, path
+
+
+def test_swingup_example_has_reference_hyperparameters():
+    path = Path(__file__).resolve().parents[1] / "examples" / "swingup" / "config.cfg"
+    config = load_config(path)
+    assert config.pop_size == 192
+    assert config.reproduction_config.tournament_size == 8
+    assert config.reproduction_config.elite_ratio == 0.2
+    assert config.wann.n_repeats == 3 and config.wann.generations == 1024
