@@ -2,8 +2,8 @@ import pickle
 
 import numpy as np
 import pytest
-
 from conftest import load_reference_matrix
+
 from wann_plugin.network import NetworkError, WannNetwork, reference_activate
 
 WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])

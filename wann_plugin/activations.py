@@ -20,8 +20,8 @@ run on the numpy path (the compiled fast path knows only the built-in ids).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

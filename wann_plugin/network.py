@@ -22,8 +22,9 @@ and ``w`` becomes a batch dimension.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -98,7 +99,7 @@ class WannNetwork:
         node_keys: Sequence[Hashable] | None = None,
         conn_keys: Sequence[Hashable] | None = None,
         key: Any = None,
-    ) -> "WannNetwork":
+    ) -> WannNetwork:
         """Compile from node positions already in evaluation order.
 
         Parameters
@@ -161,7 +162,7 @@ class WannNetwork:
         n_outputs: int,
         *,
         key: Any = None,
-    ) -> "WannNetwork":
+    ) -> WannNetwork:
         """Compile a reference-style weight matrix (rows = source, columns = destination).
 
         Entries that are 0 or NaN are absent or disabled; any other value is an enabled
@@ -185,7 +186,7 @@ class WannNetwork:
         )
 
     @classmethod
-    def from_genome(cls, genome, genome_config) -> "WannNetwork":
+    def from_genome(cls, genome, genome_config) -> WannNetwork:
         """Compile a :class:`~wann_plugin.WannGenome` (or any DefaultGenome whose node genes
         carry WANN activation names).
 

@@ -9,6 +9,15 @@ from wann_plugin.tasks.base import (
     make_task,
     register_task,
 )
+from wann_plugin.tasks.swingup import (
+    CartPoleSwingUpEnv,
+    SwingUpTask,
+    swingup_initial_states,
+    swingup_observations,
+    swingup_step,
+)
 
 __all__ = ["TASKS", "Task", "TaskError", "UnknownTaskError", "check_task", "make_task",
-           "register_task"]
+           "register_task", "CartPoleSwingUpEnv", "SwingUpTask", "swingup_initial_states",
+           "swingup_observations", "swingup_step",
+           ]
