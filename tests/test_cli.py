@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,22 @@ def test_run_default_config_end_to_end(tmp_path):
                 "--episodes", "3", "--json"])
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["per_weight_mean"]) == 6
+
+
+def test_import_makes_a_subclass_config_runnable(tmp_path):
+    """`--import FILE.py` loads user code, and load_config finds the subclass's section."""
+    from wann_plugin.config import default_config_path
+
+    text = default_config_path().read_text().replace(
+        "[WannReproduction]", "[HiddenBudgetReproduction]\nmax_hidden_nodes = 1")
+    cfg = tmp_path / "budget.cfg"
+    cfg.write_text(text)
+    script = str(Path(__file__).resolve().parents[1] / "examples" / "extending" / "hidden_budget.py")
+    proc = run(["run", str(cfg), "--import", script, "--generations", "2",
+                "--out", str(tmp_path / "out")])
+    assert proc.returncode == 0, proc.stderr
+    assert "[HiddenBudgetReproduction]" in (tmp_path / "out" / "config.cfg").read_text()
+    # without the import the section is unknown, and the error says how to fix it
+    proc = run(["run", str(cfg), "--generations", "1", "--out", str(tmp_path / "out2")])
+    assert proc.returncode == 2
+    assert "unknown section [HiddenBudgetReproduction]" in proc.stderr and "--import" in proc.stderr

@@ -13,7 +13,7 @@ neat-python's own ``Population`` loop::
     best = population.run(evaluator, 100)
 """
 
-from wann_plugin._config_checks import ConfigError, UnknownConfigKeyError
+from wann_plugin._config_checks import ConfigError, Key, SectionConfig, UnknownConfigKeyError
 from wann_plugin.activations import (
     ACTIVATIONS,
     CLASSIFY_HIDDEN_ACTIVATIONS,
@@ -38,7 +38,7 @@ from wann_plugin.io import (
 )
 from wann_plugin.network import NetworkError, WannNetwork, reference_activate
 from wann_plugin.ranking import Objectives, pareto_fronts, pareto_rank, rank_genomes, sort_genomes
-from wann_plugin.reproduction import WannReproduction, WannSpeciesSet
+from wann_plugin.reproduction import REPRODUCTION_KEYS, SPECIES_SET_KEYS, WannReproduction, WannSpeciesSet
 from wann_plugin.runner import ProgressReporter, SearchResult, run_search
 from wann_plugin.tasks import TASKS, Task, TaskError, UnknownTaskError, check_task, make_task, register_task
 
@@ -49,6 +49,10 @@ __all__ = [
     "CLASSIFY_HIDDEN_ACTIVATIONS",
     "DEFAULT_WEIGHTS",
     "GENOME_KEYS",
+    "REPRODUCTION_KEYS",
+    "SPECIES_SET_KEYS",
+    "Key",
+    "SectionConfig",
     "MUTATION_OPERATORS",
     "TASKS",
     "WANN_HIDDEN_ACTIVATIONS",

@@ -51,8 +51,6 @@ EVALUATION_SECTION = "WannEvaluation"
 TASK_SECTION = "WannTask"
 RUN_SECTION = "WannRun"
 _RUN_KEYS = ("generations",)
-_SPECIES_SETS = {"WannSpeciesSet": WannSpeciesSet, "DefaultSpeciesSet": neat.DefaultSpeciesSet}
-_STAGNATIONS = {"DefaultStagnation": neat.DefaultStagnation}
 _EVAL_KEYS = ("weights", "n_repeats", "batch_size", "on_error")
 
 
@@ -147,16 +145,73 @@ def _parse_run(path: Path, section: dict) -> dict:
     return out
 
 
-def load_config(path: str | Path | None = None) -> neat.Config:
+def _family(base: type) -> list[type]:
+    """``base`` and every subclass of it defined so far (imported modules only)."""
+    out, stack = [], [base]
+    while stack:
+        cls = stack.pop()
+        if cls not in out:
+            out.append(cls)
+            stack.extend(cls.__subclasses__())
+    return out
+
+
+_ROLE_BASES = (WannGenome, WannReproduction, WannSpeciesSet, neat.DefaultSpeciesSet,
+               neat.DefaultStagnation)
+
+
+def _resolve_role(path: Path, sections: list[str], role: str, bases: list[type],
+                  explicit: type | None) -> type:
+    """The class playing ``role``: ``explicit``, or the one whose name is a section."""
+    if explicit is not None:
+        if explicit.__name__ not in sections:
+            raise ConfigError(f"{path}: missing section [{explicit.__name__}] for the {role} "
+                              f"class {explicit.__qualname__}")
+        return explicit
+    by_name: dict[str, list[type]] = {}
+    for base in bases:
+        for cls in _family(base):
+            by_name.setdefault(cls.__name__, []).append(cls)
+    found = [name for name in sections if name in by_name]
+    if len(found) != 1:
+        choices = ", ".join(f"[{b.__name__}]" for b in bases)
+        raise ConfigError(
+            f"{path}: needs exactly one {role} section ({choices} or a subclass's section); "
+            f"found {', '.join(f'[{f}]' for f in found) or 'none'}"
+        )
+    classes = list(dict.fromkeys(by_name[found[0]]))
+    if len(classes) > 1:
+        raise ConfigError(f"{path}: [{found[0]}] is ambiguous: classes "
+                          f"{', '.join(c.__module__ + '.' + c.__qualname__ for c in classes)}; "
+                          f"pass the {role} class explicitly")
+    return classes[0]
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    genome_type: type | None = None,
+    reproduction_type: type | None = None,
+    species_set_type: type | None = None,
+    stagnation_type: type | None = None,
+) -> neat.Config:
     """Load a WANN config file into a fresh ``neat.Config``.
 
     The WANN settings are attached as ``config.wann`` (:class:`RunSettings`). Build a fresh
     config for every run: neat-python keeps run state (the node counter) on it.
 
+    Each neat-python class is found by its section name: ``[WannGenome]``,
+    ``[WannReproduction]``, ``[WannSpeciesSet]`` or ``[DefaultSpeciesSet]``,
+    ``[DefaultStagnation]``, or the section of any imported subclass of those
+    (``[MyReproduction]`` for ``class MyReproduction(WannReproduction)``). The ``*_type``
+    arguments name a class explicitly instead.
+
     Parameters
     ----------
     path : path-like, optional
         The config file; default :func:`default_config_path`.
+    genome_type, reproduction_type, species_set_type, stagnation_type : type, optional
+        Classes to use instead of looking them up by section name.
 
     Raises
     ------
@@ -179,27 +234,32 @@ def load_config(path: str | Path | None = None) -> neat.Config:
     except configparser.Error as exc:
         raise ConfigError(f"{path}: not a valid INI file: {exc}") from None
     sections = parser.sections()
-    species = [s for s in sections if s in _SPECIES_SETS]
-    stagnation = [s for s in sections if s in _STAGNATIONS]
-    known = {"NEAT", "WannGenome", "WannReproduction", EVALUATION_SECTION, TASK_SECTION, RUN_SECTION,
-             *_SPECIES_SETS, *_STAGNATIONS}
+    explicit = [t for t in (genome_type, reproduction_type, species_set_type, stagnation_type) if t]
+    known = {"NEAT", EVALUATION_SECTION, TASK_SECTION, RUN_SECTION,
+             *(c.__name__ for base in (*_ROLE_BASES, *explicit) for c in _family(base))}
     for s in sections:
         if s not in known:
             hint = difflib.get_close_matches(s, sorted(known), n=1)
             raise ConfigError(f"{path}: unknown section [{s}]"
-                              + (f"; did you mean [{hint[0]}]?" if hint else ""))
-    for required in ("NEAT", "WannGenome", "WannReproduction", TASK_SECTION):
+                              + (f"; did you mean [{hint[0]}]?" if hint else "")
+                              + " (a subclass's section is known once its module is imported, "
+                                "e.g. wann run --import MODULE)")
+    roles = {
+        "genome": _resolve_role(path, sections, "genome", [WannGenome], genome_type),
+        "reproduction": _resolve_role(path, sections, "reproduction", [WannReproduction],
+                                      reproduction_type),
+        "species set": _resolve_role(path, sections, "species set",
+                                     [WannSpeciesSet, neat.DefaultSpeciesSet], species_set_type),
+        "stagnation": _resolve_role(path, sections, "stagnation", [neat.DefaultStagnation],
+                                    stagnation_type),
+    }
+    for required in ("NEAT", TASK_SECTION):
         if required not in sections:
             raise ConfigError(f"{path}: missing section [{required}]")
-    if len(species) != 1:
-        raise ConfigError(f"{path}: needs exactly one species-set section, [WannSpeciesSet] "
-                          f"or [DefaultSpeciesSet]; found {species or 'none'}")
-    if len(stagnation) != 1:
-        raise ConfigError(f"{path}: missing section [DefaultStagnation]")
     try:
-        config = neat.Config(WannGenome, WannReproduction, _SPECIES_SETS[species[0]],
-                             _STAGNATIONS[stagnation[0]], str(path))
-    except (RuntimeError, ValueError, TypeError, KeyError, configparser.Error) as exc:
+        config = neat.Config(roles["genome"], roles["reproduction"], roles["species set"],
+                             roles["stagnation"], str(path))
+    except (RuntimeError, ValueError, TypeError, KeyError, NameError, configparser.Error) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     eval_opts = _parse_eval(path, dict(parser.items(EVALUATION_SECTION))
                             if parser.has_section(EVALUATION_SECTION) else {})

@@ -35,7 +35,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import numpy as np
 from neat.reproduction import DefaultReproduction
@@ -184,12 +184,22 @@ class WannReproduction(DefaultReproduction):
         As in ``neat.DefaultReproduction``.
     ranking_objectives : tuple of str or None
         The objective pair drawn for the last :meth:`reproduce`.
+
+    Notes
+    -----
+    Subclassing: the section is named after the class (neat-python reads ``[MyReproduction]``
+    for ``class MyReproduction(WannReproduction)``). Add keys by extending
+    :attr:`config_keys`; change behaviour by overriding the small hooks
+    :meth:`draw_objectives`, :meth:`rank`, :meth:`select_parents` or :meth:`breed`.
     """
+
+    #: The keys of this class's config section; a subclass extends the tuple to add its own.
+    config_keys: ClassVar[tuple[Key, ...]] = REPRODUCTION_KEYS
 
     @classmethod
     def parse_config(cls, param_dict) -> SectionConfig:
-        """Parse and check the ``[WannReproduction]`` section (named after the class)."""
-        return SectionConfig(cls.__name__, param_dict, REPRODUCTION_KEYS)
+        """Parse and check the section named after the class against :attr:`config_keys`."""
+        return SectionConfig(cls.__name__, param_dict, cls.config_keys)
 
     @classmethod
     def write_config(cls, f: IO[str], config: SectionConfig) -> None:
@@ -224,7 +234,7 @@ class WannReproduction(DefaultReproduction):
         config.genome_config.innovation_tracker = self.innovation_tracker
         self.innovation_tracker.reset_generation()
         rng = generation_rng(getattr(config, "seed", None), generation, "reproduction")
-        names = draw_ranking_objectives(rng, self.reproduction_config.prob_size_objective)
+        names = self.draw_objectives(generation, rng)
         self.ranking_objectives = names
         self.reporters.info(f"WANN ranking objectives: {', '.join(names)}")
 
@@ -243,12 +253,28 @@ class WannReproduction(DefaultReproduction):
 
         new_population: dict[int, Any] = {}
         for members, n_offspring in zip(groups, spawn, strict=True):
-            new_population.update(self.breed(sort_genomes(members, names), n_offspring,
+            new_population.update(self.breed(self.rank(members, names), n_offspring,
                                              config, rng))
         for s in kept:
             s.members = {}
         species.species = {s.key: s for s in kept}
         return new_population
+
+    def draw_objectives(self, generation: int, rng: np.random.Generator) -> tuple[str, ...]:
+        """The objectives this generation ranks on (reference ``probMoo``): with probability
+        ``prob_size_objective`` (mean, fewer connections), else (mean, max)."""
+        return draw_ranking_objectives(rng, self.reproduction_config.prob_size_objective)
+
+    def rank(self, members: Sequence[Any], names: tuple[str, ...]) -> list[Any]:
+        """``members`` best first on the objectives ``names`` (Pareto fronts, then crowding)."""
+        return sort_genomes(members, names)
+
+    def select_parents(self, n_pool: int, n_children: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Pool positions of each child's parents: ``(better, other)``, arrays of length
+        ``n_children``. Default: two tournaments of ``tournament_size`` draws each."""
+        return tournament_parents(n_pool, n_children, self.reproduction_config.tournament_size,
+                                  rng)
 
     def breed(self, ranked: Sequence[Any], n_offspring: int, config,
               rng: np.random.Generator) -> dict[int, Any]:
@@ -267,8 +293,7 @@ class WannReproduction(DefaultReproduction):
         counts = selection_counts(len(ranked), n_offspring, cfg.cull_ratio, cfg.elite_ratio)
         pool = list(ranked[:counts.n_pool])
         offspring = {g.key: g for g in pool[:counts.n_elites]}
-        better, other = tournament_parents(counts.n_pool, counts.n_children,
-                                           cfg.tournament_size, rng)
+        better, other = self.select_parents(counts.n_pool, counts.n_children, rng)
         crossover = rng.random(counts.n_children) < cfg.prob_crossover
         for b, o, cross in zip(better, other, crossover, strict=True):
             gid = next(self.genome_indexer)
@@ -327,10 +352,13 @@ class WannSpeciesSet(DefaultSpeciesSet):
     on :meth:`WannGenome.distance` (activation and enabled-flag differences, disjoint genes).
     """
 
+    #: The keys of this class's config section; a subclass extends the tuple to add its own.
+    config_keys: ClassVar[tuple[Key, ...]] = SPECIES_SET_KEYS
+
     @classmethod
     def parse_config(cls, param_dict) -> SectionConfig:
         """Parse and check the ``[WannSpeciesSet]`` section."""
-        return SectionConfig(cls.__name__, param_dict, SPECIES_SET_KEYS)
+        return SectionConfig(cls.__name__, param_dict, cls.config_keys)
 
     @classmethod
     def write_config(cls, f: IO[str], config: SectionConfig) -> None:
