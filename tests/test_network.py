@@ -156,3 +156,27 @@ def test_input_shape_errors():
         net.activate(np.zeros((3, net.n_inputs + 1)), 1.0)
     with pytest.raises(ValueError, match="connections"):
         net.activate_weights(np.zeros((3, net.n_inputs)), np.zeros(net.n_connections + 1))
+
+
+def test_custom_activations_travel_by_name():
+    """Ids of custom activations are per process; pickled networks map them back by name."""
+    from wann_plugin import activations as A
+
+    act = A.register_activation("halfx_pickle_test", lambda x: 0.5 * np.asarray(x), lambda x: 0.5 + 0 * x)
+    net = WannNetwork.from_edges(1, 1, [1, 1, act.id, 1], [(1, 2), (2, 3)])
+    blob = pickle.dumps(net)
+    # another process would have handed out ids differently: simulate by moving the name
+    del A._BY_ID[act.id]
+    moved = A.Activation(act.id + 7, act.name, act.func, act.derivative, act.scalar)
+    A.ACTIVATIONS[act.name] = moved
+    A._BY_ID[moved.id] = moved
+    try:
+        clone = pickle.loads(blob)
+        assert int(clone.activations[2]) == moved.id
+        np.testing.assert_allclose(clone.activate(np.array([[4.0]]), 1.0), [[2.0]])
+        del A.ACTIVATIONS[act.name]
+        with pytest.raises(NetworkError, match="not registered in this process"):
+            pickle.loads(blob)
+    finally:
+        A.ACTIVATIONS.pop(act.name, None)
+        A._BY_ID.pop(moved.id, None)

@@ -407,9 +407,27 @@ class WannNetwork:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_cache"] = {}
+        # custom activation ids are handed out per process in registration order: travel by name
+        custom = {int(a): activation_by_id(int(a)).name
+                  for a in np.unique(self.activations) if a > BUILTIN_MAX_ID}
+        state["_custom_activations"] = custom
         return state
 
     def __setstate__(self, state):
+        custom = state.pop("_custom_activations", None) or {}
+        if custom:
+            acts = np.array(state["activations"], copy=True)
+            for old_id, name in custom.items():
+                try:
+                    local = activation_by_name(name).id
+                except ValueError:
+                    raise NetworkError(
+                        f"network {state.get('key')!r} uses the custom activation {name!r}, which "
+                        "is not registered in this process: register it at module level in a "
+                        "module the workers import (e.g. wann --import MODULE)"
+                    ) from None
+                acts[state["activations"] == old_id] = local
+            state["activations"] = acts
         for k, v in state.items():
             object.__setattr__(self, k, v)
 
