@@ -24,6 +24,7 @@ from wann_plugin.activations import (
     activation_by_name,
     register_activation,
 )
+from wann_plugin.analysis import ensemble_accuracy, ensemble_predict, four_condition_report
 from wann_plugin.config import RunSettings, default_config_path, load_config, make_evaluator, save_config
 from wann_plugin.evaluation import DEFAULT_WEIGHTS, EvaluationError, WannEvaluator
 from wann_plugin.genome import GENOME_KEYS, MUTATION_OPERATORS, WannGenome, WannGenomeConfig
@@ -40,7 +41,25 @@ from wann_plugin.network import NetworkError, WannNetwork, reference_activate
 from wann_plugin.ranking import Objectives, pareto_fronts, pareto_rank, rank_genomes, sort_genomes
 from wann_plugin.reproduction import REPRODUCTION_KEYS, SPECIES_SET_KEYS, WannReproduction, WannSpeciesSet
 from wann_plugin.runner import ProgressReporter, SearchResult, run_search
-from wann_plugin.tasks import TASKS, Task, TaskError, UnknownTaskError, check_task, make_task, register_task
+from wann_plugin.tasks import (
+    TASKS,
+    BipedTask,
+    CarRacingTask,
+    CartPoleSwingUpEnv,
+    ClassifyTask,
+    GymTask,
+    PCAEncoder,
+    SwingUpTask,
+    Task,
+    TaskError,
+    UnknownTaskError,
+    check_task,
+    make_digits_task,
+    make_mnist_task,
+    make_task,
+    register_task,
+)
+from wann_plugin.tuning import best_shared_weight, tune_weights
 
 __version__ = "0.1.0"
 
@@ -57,6 +76,20 @@ __all__ = [
     "TASKS",
     "WANN_HIDDEN_ACTIVATIONS",
     "Activation",
+    "BipedTask",
+    "CarRacingTask",
+    "CartPoleSwingUpEnv",
+    "ClassifyTask",
+    "GymTask",
+    "PCAEncoder",
+    "SwingUpTask",
+    "best_shared_weight",
+    "ensemble_accuracy",
+    "ensemble_predict",
+    "four_condition_report",
+    "make_digits_task",
+    "make_mnist_task",
+    "tune_weights",
     "ConfigError",
     "EvaluationError",
     "LoadedNetwork",
