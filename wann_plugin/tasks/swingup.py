@@ -5,7 +5,7 @@ The dynamics, reward and episode end are those of the reference WANN implementat
 constant and to the order of the floating-point operations:
 
 * constants: g = 9.82, cart mass 0.5, pole mass 0.5, pole half-length ``l`` = 0.6, force 10 N,
-  dt = 0.01 s, cart friction b = 0.1, track |x| <= 2.4;
+  dt = 0.01 s, cart friction b = 0.1, track ``|x| <= 2.4``;
 * explicit Euler: positions move with the *old* velocities, then the velocities are updated;
 * reward ``((cos th + 1) / 2) * cos((x / 2.4) * pi / 2)``, paid on the terminating step too;
 * the pole starts hanging down: ``RandomState(seed).normal([0, 0, pi, 0], 0.2)``.
