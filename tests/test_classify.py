@@ -300,3 +300,13 @@ def test_long_evaluations_split_into_chunks_give_the_same_scores(monkeypatch):
     monkeypatch.setattr(classify, "_MAX_FORWARD_ELEMENTS", 200 * net.n_nodes)  # 1 rep, 1 weight
     np.testing.assert_array_equal(task.evaluate([net, net], WEIGHTS, seed=1, n_repeats=5), whole)
     np.testing.assert_array_equal(task.evaluate_weights(net, cw, seed=1, n_repeats=5), whole_cw)
+
+
+def test_sample_inputs_come_from_the_seeds_batch():
+    task = make_task("digits")
+    net = WannNetwork.from_edges(64, 10, [1] * 75,
+                                 [(s, 65 + o) for o in range(10) for s in range(0, 65, 8)])
+    x = task.sample_inputs(net, np.ones(net.n_connections), seed=4, n=50)
+    batch = task.X_train[task.batch_indices(4, 1)[0]]
+    assert x.shape == (50, 64)
+    assert all(any(np.array_equal(r, b) for b in batch) for r in x)

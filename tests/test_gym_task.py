@@ -308,3 +308,22 @@ def test_the_python_examples_of_docs_tasks_rst_run():
             exec(compile(code, "docs/tasks.rst", "exec"), {})
     finally:
         TASKS.pop("target", None)
+
+
+def test_sample_inputs_are_the_observations_the_network_saw():
+    """Safe mutations' experiences: the inputs of one episode under given weights."""
+    task = make_task("gym", env_id="CartPole-v1")
+    edges = [(s, 5 + o) for o in range(2) for s in range(5)]
+    net = WannNetwork.from_edges(4, 2, [1] * 7, edges)
+    cw = np.full(net.n_connections, 0.5)
+    x = task.sample_inputs(net, cw, seed=3, n=500)
+    # the first input is the reset observation of seed 3
+    env = gym.make("CartPole-v1")
+    obs0, _ = env.reset(seed=3)
+    np.testing.assert_allclose(x[0], obs0)
+    # as many inputs as the episode had steps, a seeded subset when capped
+    score = task.evaluate_weights(net, cw[None], seed=3, n_repeats=1)[0, 0]
+    assert x.shape == (int(score), 4)  # CartPole pays 1 per step
+    sub = task.sample_inputs(net, cw, seed=3, n=5)
+    assert sub.shape == (5, 4) and all(any(np.array_equal(r, q) for q in x) for r in sub)
+    np.testing.assert_array_equal(sub, task.sample_inputs(net, cw, seed=3, n=5))

@@ -204,6 +204,21 @@ class ClassifyTask(Task):
         return np.stack([np.random.default_rng(int(seed) + r).choice(
             n_train, self.batch_size, replace=False) for r in range(n_repeats)])
 
+    def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                      n: int) -> np.ndarray:
+        """Up to ``n`` training inputs of the batch of ``seed`` (the inputs do not depend on
+        the weights): the experiences of safe mutations.
+
+        Returns
+        -------
+        ndarray of shape (min(n, batch_size), n_inputs)
+        """
+        self.check_network(net)
+        idx = self.batch_indices(int(seed), 1)[0]
+        if len(idx) > n:
+            idx = np.sort(np.random.default_rng(int(seed)).choice(idx, n, replace=False))
+        return np.asarray(self.X_train[idx], dtype=float)
+
     def _scores(self, outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fitness and accuracy over the last (sample) axis of ``outputs (..., n, K)``."""
         logp = log_softmax(outputs)

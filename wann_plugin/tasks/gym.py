@@ -575,8 +575,9 @@ class GymTask(Task):
         return total.reshape(n_groups, n_repeats)
 
     def _run_batch(self, forward: _Forward, w_col: np.ndarray, seeds: np.ndarray,
-                   timings: dict[str, float]) -> np.ndarray:
-        """Returns of ``len(seeds)`` episodes run side by side in one vector env."""
+                   timings: dict[str, float], record: list | None = None) -> np.ndarray:
+        """Returns of ``len(seeds)`` episodes run side by side in one vector env; with
+        ``record``, the network inputs of the episodes still running are appended to it."""
         n_envs = len(seeds)
         rows = np.arange(n_envs)
         vec = self._vector_env(n_envs)
@@ -589,6 +590,8 @@ class GymTask(Task):
         for _ in range(self.max_steps):
             t0 = time.perf_counter()
             x = self._encode_batch(obs)
+            if record is not None:
+                record.append(np.array(x[~ended], dtype=float))
             t1 = time.perf_counter()
             y = forward(x, rows, w_col)
             t2 = time.perf_counter()
@@ -648,6 +651,29 @@ class GymTask(Task):
                             f"network {net.key!r}, got {cw.shape}")
         return self._rollouts(_Forward(net, self.engine, conn_weights=cw), cw.shape[0],
                               n_repeats, seed)
+
+    def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                      n: int) -> np.ndarray:
+        """Up to ``n`` inputs ``net`` met with ``conn_weights`` in episode ``seed`` (a random
+        subset, drawn with ``seed``, when there were more): the experiences of safe mutations.
+
+        Returns
+        -------
+        ndarray of shape (n_samples <= n, n_inputs)
+        """
+        self.check_network(net)
+        cw = np.asarray(conn_weights, dtype=float).reshape(1, -1)
+        if cw.shape[1] != net.n_connections:
+            raise TaskError(f"conn_weights has {cw.shape[1]} values, network {net.key!r} has "
+                            f"{net.n_connections} connections")
+        seen: list[np.ndarray] = []
+        self._run_batch(_Forward(net, self.engine, conn_weights=cw), np.zeros(1, dtype=int),
+                        np.array([int(seed)]), dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0),
+                        record=seen)
+        x = np.concatenate(seen, axis=0)
+        if x.shape[0] > n:
+            x = x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], n, replace=False))]
+        return x
 
     def _check_call(self, weights: np.ndarray, n_repeats: int) -> np.ndarray:
         w = np.asarray(weights, dtype=float).ravel()

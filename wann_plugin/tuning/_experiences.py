@@ -68,12 +68,6 @@ def fallback_sample_inputs(task: Task, net: WannNetwork, conn_weights: np.ndarra
         from wann_plugin.tasks.swingup import SwingUpTask
     except ImportError:  # pragma: no cover
         SwingUpTask = ()
-    try:
-        from wann_plugin.tasks.classify import ClassifyTask
-    except ImportError:  # pragma: no cover
-        ClassifyTask = ()
     if SwingUpTask and isinstance(task, SwingUpTask):
         return _swingup_inputs(task, net, np.asarray(conn_weights, dtype=float), seed, n)
-    if ClassifyTask and isinstance(task, ClassifyTask):
-        return _subsample(np.asarray(task.X_train, dtype=float), n, seed)
     return None
