@@ -31,7 +31,7 @@ def default_text():
 
 def test_default_config_loads():
     config = load_config()
-    assert config.pop_size == 64
+    assert config.pop_size == 128
     assert config.wann.task_name == "swingup"
     assert config.wann.weights == (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
     assert config.wann.n_repeats == 3
@@ -63,9 +63,9 @@ def test_round_trip(tmp_path):
         ("name = swingup", "name = swingup\nmax_step = 10", r"has no option 'max_step'; did you mean 'max_steps'"),
         ("name = swingup", "name = swingup\nmax_steps = ten", r"max_steps='ten': expected int"),
         ("num_inputs              = 5", "num_inputs = 4", r"num_inputs = 4.*task 'swingup' has 5 inputs"),
-        ("tournament_size     = 4", "tournament_size = 1", r"tournament_size"),
+        ("tournament_size     = 8", "tournament_size = 1", r"tournament_size"),
         ("prob_add_node           = 0.25", "prob_add_nodes = 0.25", r"prob_add_nodes"),
-        ("generations = 30", "generations = 0", r"\[WannRun\] generations = '0'"),
+        ("generations = 100", "generations = 0", r"\[WannRun\] generations = '0'"),
     ],
 )
 def test_bad_files_name_file_section_and_key(tmp_path, old, new, message):
