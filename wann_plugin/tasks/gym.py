@@ -667,9 +667,9 @@ class GymTask(Task):
             raise TaskError(f"conn_weights has {cw.shape[1]} values, network {net.key!r} has "
                             f"{net.n_connections} connections")
         seen: list[np.ndarray] = []
+        timings = dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0)
         self._run_batch(_Forward(net, self.engine, conn_weights=cw), np.zeros(1, dtype=int),
-                        np.array([int(seed)]), dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0),
-                        record=seen)
+                        np.array([int(seed)]), timings, record=seen)
         x = np.concatenate(seen, axis=0)
         if x.shape[0] > n:
             x = x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], n, replace=False))]
