@@ -137,3 +137,41 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 def test_reading_with_the_wrong_task_shape_is_refused(name, n_in, n_out):
     with pytest.raises(NetworkFileError, match="is the task right for this network"):
         read_out(reference_path(name), n_in, n_out)
+
+
+def _swingup_genome_config():
+    from wann_plugin.config import load_config
+
+    config = load_config()
+    from neat.innovation import InnovationTracker
+    config.genome_config.innovation_tracker = InnovationTracker()
+    return config.genome_config
+
+
+@pytest.mark.parametrize("name", ["swing.out", "sample_best.out"])
+def test_reference_network_imports_as_a_genome_that_evaluates_identically(name, tmp_path):
+    from wann_plugin.genome import WannGenome
+    from wann_plugin.io import genome_from_dict, genome_from_network, genome_to_dict
+    from wann_plugin.network import WannNetwork
+
+    gc = _swingup_genome_config()
+    loaded = read_out(reference_path(name), 5, 1)
+    genome = genome_from_network(loaded.net, gc, disabled=loaded.disabled)
+    assert isinstance(genome, WannGenome)
+    assert sum(c.enabled for c in genome.connections.values()) == loaded.net.n_connections
+    assert sum(not c.enabled for c in genome.connections.values()) == len(loaded.disabled)
+    net = WannNetwork.from_genome(genome, gc)
+    for w in (-2.0, -0.5, 1.0):
+        np.testing.assert_allclose(net.activate(X, w), loaded.net.activate(X, w), rtol=1e-12)
+    # the imported genome can be mutated further like any other (new node keys stay unique)
+    rng = np.random.default_rng(0)
+    before = set(genome.nodes)
+    for _ in range(20):
+        genome.mutate(gc, rng=rng)
+    WannNetwork.from_genome(genome, gc)  # still a feed-forward network
+    assert set(genome.nodes) >= before
+    # and it survives our JSON
+    again = genome_from_dict(genome_to_dict(genome), gc)
+    assert genome_to_dict(again) == genome_to_dict(genome)
+    path = save_network(tmp_path / "g.json", net, genome=genome)
+    assert load_network(path).genome == genome_to_dict(genome)
