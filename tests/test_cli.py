@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import reference_path
+
 from wann_plugin.cli import main
 
 WANN = [sys.executable, "-m", "wann_plugin.cli"]

@@ -25,8 +25,9 @@ from wann_plugin.activations import (
     register_activation,
 )
 from wann_plugin.analysis import ensemble_accuracy, ensemble_predict, four_condition_report
+from wann_plugin.checkpoint import CheckpointError, find_checkpoint
 from wann_plugin.config import RunSettings, default_config_path, load_config, make_evaluator, save_config
-from wann_plugin.evaluation import DEFAULT_WEIGHTS, EvaluationError, WannEvaluator
+from wann_plugin.evaluation import DEFAULT_WEIGHTS, EvaluationError, EvaluationWarning, WannEvaluator
 from wann_plugin.genome import GENOME_KEYS, MUTATION_OPERATORS, WannGenome, WannGenomeConfig
 from wann_plugin.io import (
     LoadedNetwork,
@@ -38,6 +39,7 @@ from wann_plugin.io import (
     write_out,
 )
 from wann_plugin.network import NetworkError, WannNetwork, reference_activate
+from wann_plugin.parallel import ProcessPool, SchedulerError, connect_dask, dask_executor, mpi_executor
 from wann_plugin.ranking import Objectives, pareto_fronts, pareto_rank, rank_genomes, sort_genomes
 from wann_plugin.reproduction import REPRODUCTION_KEYS, SPECIES_SET_KEYS, WannReproduction, WannSpeciesSet
 from wann_plugin.runner import ProgressReporter, SearchResult, run_search
@@ -91,7 +93,15 @@ __all__ = [
     "make_mnist_task",
     "tune_weights",
     "ConfigError",
+    "CheckpointError",
     "EvaluationError",
+    "EvaluationWarning",
+    "ProcessPool",
+    "SchedulerError",
+    "connect_dask",
+    "dask_executor",
+    "find_checkpoint",
+    "mpi_executor",
     "LoadedNetwork",
     "NetworkError",
     "NetworkFileError",

@@ -48,31 +48,118 @@ def add_task_arguments(parser: argparse.ArgumentParser, *, required: bool = True
 
 
 # ----------------------------------------------------------------------------- run
+def _run_executor(args, task):
+    """``(executor, client, description)`` for ``--workers`` / ``--scheduler`` / ``--mpi``."""
+    from wann_plugin.parallel import (
+        ProcessPool,
+        connect_dask,
+        dask_executor,
+        mpi_executor,
+        n_workers,
+    )
+
+    if args.scheduler:
+        if args.workers:
+            raise CliError("--workers and --scheduler exclude each other: the Dask cluster's "
+                           "workers do the work")
+        client = connect_dask(args.scheduler, timeout=args.scheduler_timeout)
+        executor = dask_executor(client)
+        return executor, client, f"Dask scheduler {args.scheduler} ({n_workers(executor)} threads)"
+    if args.mpi:
+        executor = mpi_executor(args.workers or None, tasks=[task])
+        return executor, None, f"MPI ({n_workers(executor)} workers)"
+    if args.workers:
+        return ProcessPool(args.workers, tasks=[task]), None, f"{args.workers} local processes"
+    return None, None, "in-process"
+
+
 def _cmd_run(args) -> int:
-    from wann_plugin.config import load_config
+    from wann_plugin.checkpoint import CheckpointError, find_checkpoint
+    from wann_plugin.config import load_config, make_evaluator
+    from wann_plugin.evaluation import EvaluationError
+    from wann_plugin.parallel import ProcessPool, SchedulerError, shutdown_executor
     from wann_plugin.runner import run_search
 
-    config = load_config(args.config)
-    generations = args.generations or config.wann.generations
-    print(f"wann run: {config.wann_source}, task {config.wann.task_name}, population "
-          f"{config.pop_size}, {generations} generations, seed {args.seed if args.seed is not None else config.seed}",
-          flush=True)
-    run_search(config, generations, out_dir=args.out, seed=args.seed,
-               champion_episodes=args.champion_episodes)
+    for flag, value, low in (("--workers", args.workers, 0), ("--generations", args.generations, 1),
+                             ("--checkpoint-every", args.checkpoint_every, 1)):
+        if value is not None and value < low:
+            raise CliError(f"{flag} {value}: must be >= {low}")
+    if args.scheduler_timeout <= 0:
+        raise CliError(f"--scheduler-timeout {args.scheduler_timeout:g}: must be > 0")
+    executor = client = None
+    clean = False
+    try:
+        checkpoint = find_checkpoint(args.resume) if args.resume else None
+        config_path = args.config
+        if checkpoint is not None and config_path is None:
+            config_path = checkpoint.path.parent / "config.cfg"
+        config = load_config(config_path)
+        out = args.out or (str(checkpoint.path.parent) if checkpoint is not None else "wann-out")
+        generations = args.generations or (checkpoint.generations if checkpoint is not None
+                                           else config.wann.generations)
+        task = config.wann.make_task()
+        executor, client, where = _run_executor(args, task)
+        evaluator = make_evaluator(config, task=task, executor=executor)
+        seed = args.seed if args.seed is not None else config.seed
+        print(f"wann run: {config.wann_source}, task {config.wann.task_name}, population "
+              f"{config.pop_size}, {generations} generations, seed {seed}, {where}"
+              + (f", resuming {checkpoint.path}" if checkpoint is not None else ""), flush=True)
+        try:
+            run_search(config, generations, out_dir=out, seed=args.seed, evaluator=evaluator,
+                       champion_episodes=args.champion_episodes,
+                       checkpoint_every=args.checkpoint_every, resume=checkpoint)
+            clean = True
+        except BaseException:
+            if isinstance(executor, ProcessPool):
+                executor.terminate()  # do not wait for running batches on Ctrl-C or errors
+            raise
+    except (CheckpointError, SchedulerError, EvaluationError) as exc:
+        raise CliError(str(exc)) from None
+    except ImportError as exc:
+        if "wann-plugin[" in str(exc):
+            raise CliError(str(exc)) from None
+        raise
+    finally:
+        if executor is not None:
+            shutdown_executor(executor, wait=clean)
+        if client is not None:
+            client.close()
     return 0
 
 
 def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run a WANN search from a config file",
                        description="Run a WANN search. Without CONFIG: the packaged quick "
-                                   "swing-up config.")
+                                   "swing-up config (with --resume: the run folder's config.cfg).")
     p.add_argument("config", nargs="?", default=None, help="neat-python config file")
     p.add_argument("--generations", type=int, default=None,
-                   help="generations to run (default: [WannRun] generations of the config)")
+                   help="generations the run has (default: [WannRun] generations of the config; "
+                        "with --resume: the checkpointed run's)")
     p.add_argument("--seed", type=int, default=None, help="overrides [NEAT] seed")
-    p.add_argument("--out", default="wann-out", help="output folder (default: wann-out)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: wann-out; with --resume: the checkpoint's folder)")
     p.add_argument("--champion-episodes", type=int, default=16,
                    help="test episodes per weight to choose the champion (default 16)")
+    par = p.add_argument_group("parallel evaluation (docs: parallel)")
+    par.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="evaluate on N local worker processes (default: in-process); "
+                          "with --mpi: the number of MPI workers to spawn")
+    par.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="evaluate on a Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                          "(pip install 'wann-plugin[dask]')")
+    par.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="give up connecting to --scheduler after this long (default 10)")
+    par.add_argument("--mpi", action="store_true",
+                     help="evaluate on mpi4py.futures workers; run as `mpiexec -n N python -m "
+                          "mpi4py.futures -m wann_plugin.cli run ... --mpi` "
+                          "(pip install 'wann-plugin[mpi]')")
+    ck = p.add_argument_group("checkpoints")
+    ck.add_argument("--checkpoint-every", type=int, default=None, metavar="K",
+                    help="write OUT/checkpoint-NNNNNN.wann every K generations (Ctrl-C always "
+                         "writes one)")
+    ck.add_argument("--resume", default=None, metavar="DIR",
+                    help="continue the run in DIR from its newest checkpoint (or a checkpoint "
+                         "file); the config must be unchanged")
     p.set_defaults(func=_cmd_run)
 
 
@@ -153,6 +240,46 @@ def build_parser() -> argparse.ArgumentParser:
 _LIST_OPTIONS = ("--weights",)
 
 
+def _take_imports(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Pull every ``--import MODULE`` (or ``--import=MODULE``) out of ``argv``."""
+    rest, modules = [], []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--import":
+            value = next(it, None)
+            if value is None:
+                raise CliError("--import needs a MODULE (a dotted name or a .py file)")
+            modules.append(value)
+        elif arg.startswith("--import="):
+            modules.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return rest, modules
+
+
+def import_user_code(spec: str) -> None:
+    """Import a module by dotted name, or a ``.py`` file by path, so that the tasks,
+    activations and classes it registers or defines are known to this run."""
+    import importlib
+    import importlib.util
+
+    path = Path(spec)
+    if spec.endswith(".py"):
+        if not path.is_file():
+            raise CliError(f"--import {spec}: no such file")
+        name = f"wann_user_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        sys.path.insert(0, str(path.parent.resolve()))
+        module_spec.loader.exec_module(module)
+        return
+    try:
+        importlib.import_module(spec)
+    except ImportError as exc:
+        raise CliError(f"--import {spec}: {exc}") from None
+
+
 def _join_negative_values(argv: list[str]) -> list[str]:
     """``--weights -2,-1`` -> ``--weights=-2,-1`` (argparse takes ``-2,-1`` for an option)."""
     out: list[str] = []
@@ -179,8 +306,18 @@ def main(argv: list[str] | None = None) -> int:
     from wann_plugin.network import NetworkError
     from wann_plugin.tasks.base import TaskError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv, modules = _take_imports(argv)
+        for spec in modules:
+            import_user_code(spec)
+    except CliError as exc:
+        print(f"wann: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
-    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+    parser.epilog = ("Every subcommand also takes --import MODULE (repeatable): a dotted module "
+                     "name or a .py file defining your own tasks, activations or classes.")
+    args = parser.parse_args(_join_negative_values(argv))
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError, NetworkFileError, NetworkError, TaskError) as exc:

@@ -4,63 +4,114 @@ Data flow of one call (DESIGN.md, "Data flow of one generation"):
 
 1. each genome is compiled once into a :class:`~wann_plugin.WannNetwork`;
 2. the networks are grouped into batches and each batch goes to the task, in-process or
-   through a :class:`concurrent.futures.Executor`;
+   through a :class:`concurrent.futures.Executor` (a batch travels as the networks' compact
+   arrays, the task once per worker: see :mod:`wann_plugin.parallel`);
 3. the task scores every network at every shared weight over the repetitions, all with the
-   generation's one seed (common random numbers);
+   generation's one seed (common random numbers), so a genome's scores do not depend on the
+   batch or the worker that ran it;
 4. the results are written back here, and only here: ``genome.fitness`` (mean over weights,
    the scalar neat-python reports and stops on) and ``genome.objectives``.
+
+Faults: a batch whose worker died is submitted again (a broken process pool is rebuilt
+first); a task exception is pinned on the genome(s) that raised it, the others keep their
+scores, and ``on_error`` decides whether the generation then fails or goes on with the
+failed genomes at the worst value. Non-finite scores are the worst value.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor, Executor, as_completed
 
 import numpy as np
 from neat.reporting import BaseReporter
 
 from wann_plugin._rng import generation_seed
 from wann_plugin.network import WannNetwork
+from wann_plugin.parallel import (
+    PackedNetworks,
+    TaskRef,
+    is_worker_lost,
+    n_workers,
+    run_batch,
+    score_networks,
+    ship_task,
+    shutdown_executor,
+    submit_batch,
+)
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import Task
 
-__all__ = ["DEFAULT_WEIGHTS", "EvaluationError", "WannEvaluator", "evaluate_batch"]
+__all__ = ["DEFAULT_WEIGHTS", "EvaluationError", "EvaluationWarning", "WannEvaluator",
+           "evaluate_batch"]
 
 #: The reference's shared weight series (``alg_wDist = "standard"``, 6 values).
 DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 _ON_ERROR = ("fail", "worst")
+#: Batches per worker when ``batch_size`` is not given: enough to even out slow batches.
+BATCHES_PER_WORKER = 4
 
 
 class EvaluationError(RuntimeError):
-    """A task failed on a genome; names the genome and the task."""
+    """A task failed on some genomes, or their batches could not be run.
+
+    Attributes
+    ----------
+    task_name : str
+    generation : int
+    errors : dict
+        ``{genome id: description}`` (exception type, message, worker traceback).
+    """
+
+    def __init__(self, message: str, *, task_name: str = "", generation: int | None = None,
+                 errors: dict | None = None):
+        super().__init__(message)
+        self.task_name = task_name
+        self.generation = generation
+        self.errors = dict(errors or {})
+
+    @property
+    def genome_ids(self) -> list:
+        return sorted(self.errors, key=str)
 
 
-@dataclass(frozen=True)
-class _Batch:
-    keys: tuple
-    nets: tuple
+class EvaluationWarning(UserWarning):
+    """Genomes the task raised on were scored as the worst value (``on_error="worst"``)."""
 
 
 def evaluate_batch(task: Task, nets: Sequence[WannNetwork], weights: np.ndarray, seed: int,
                    n_repeats: int) -> np.ndarray:
-    """Score one batch (the unit of work sent to an executor); non-finite -> worst.
+    """Score networks in-process; non-finite -> the task's worst value.
 
     Returns
     -------
     ndarray of shape (n_nets, n_weights, n_repeats)
+
+    Raises
+    ------
+    EvaluationError
+        Naming the task and the network key(s) it raised on.
     """
-    scores = np.asarray(task.evaluate(list(nets), weights, seed=seed, n_repeats=n_repeats),
-                        dtype=float)
-    expected = (len(nets), len(weights), n_repeats)
-    if scores.shape != expected:
-        raise EvaluationError(
-            f"task {task.name!r} returned scores of shape {scores.shape}, expected {expected}"
-        )
-    return np.where(np.isfinite(scores), scores, task.worst_score)
+    scores, errors = score_networks(task, list(nets), np.asarray(weights, dtype=float), seed,
+                                    n_repeats)
+    if errors:
+        keys = {nets[i].key: text for i, text in errors.items()}
+        first = next(iter(keys))
+        raise EvaluationError(f"task {task.name!r} raised for genome {first!r}: {keys[first]}",
+                              task_name=task.name, errors=keys)
+    return scores
+
+
+def _fingerprint(net: WannNetwork) -> str:
+    h = hashlib.sha1(np.array([net.n_inputs, net.n_outputs], dtype=np.int64).tobytes())
+    for arr in (net.activations, net.conn_src, net.conn_dst):
+        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    return h.hexdigest()
 
 
 class WannEvaluator(BaseReporter):
@@ -74,18 +125,29 @@ class WannEvaluator(BaseReporter):
         Shared weight values each genome is scored on.
     n_repeats : int, default=1
         Episodes (or batches) per genome and weight; the reference uses 3 for swing-up.
-    executor : concurrent.futures.Executor, optional
-        Where batches run (a ``ProcessPoolExecutor``, a Dask client's executor, ...).
-        In-process when omitted.
+    executor : Executor or callable, optional
+        Where batches run: a :class:`concurrent.futures.Executor` (a
+        :class:`~wann_plugin.ProcessPool`, a ``ProcessPoolExecutor``, a Dask client's
+        ``client.get_executor()``, an ``mpi4py.futures.MPIPoolExecutor``), used as given and
+        left open; or a zero-argument factory returning one, which the evaluator calls when
+        it first needs workers, calls again to replace a pool broken by a dead worker, and
+        shuts down in :meth:`close`. In-process when omitted.
     batch_size : int, optional
-        Genomes per batch. Default: the whole population in-process, or enough batches to
-        give every worker of ``executor`` about four.
+        Genomes per batch. Default: the whole population in-process, otherwise
+        ``ceil(n_genomes / (4 * n_workers))`` so that every worker gets about four batches.
     seed : int, optional
         The run's seed; by default neat-python's ``[NEAT] seed`` (``config.seed``).
     on_error : {"fail", "worst"}, default="fail"
-        What a task exception on a batch does: ``"fail"`` raises :class:`EvaluationError`
-        naming the genome(s) after every other batch of the generation finished;
-        ``"worst"`` scores those genomes as the task's worst value and goes on.
+        What a task exception on a genome does. Either way the task is retried on that
+        batch's networks one by one, so only the genome(s) that raise are affected and every
+        other result of the generation is kept (written to its genome). ``"fail"`` then
+        raises :class:`EvaluationError` naming the genome id(s) and the task; ``"worst"``
+        scores them as the task's worst value, warns (:class:`EvaluationWarning`) and goes on.
+    max_retries : int, default=3
+        Times per generation that batches lost with their worker (a killed process, Dask's
+        ``KilledWorker``) are submitted again before giving up with :class:`EvaluationError`.
+    generation : int, default=0
+        The first generation number, when not driven by neat-python's reporter hook.
 
     Notes
     -----
@@ -108,32 +170,115 @@ class WannEvaluator(BaseReporter):
         weights: Sequence[float] = DEFAULT_WEIGHTS,
         n_repeats: int = 1,
         *,
-        executor: Executor | None = None,
+        executor: Executor | Callable[[], Executor] | None = None,
         batch_size: int | None = None,
         seed: int | None = None,
         on_error: str = "fail",
+        max_retries: int = 3,
         generation: int = 0,
     ):
         if not isinstance(task, Task):
             raise TypeError(f"task must be a wann_plugin Task, got {type(task).__name__}")
+        if not np.isfinite(float(task.worst_score)):
+            raise ValueError(f"task {task.name!r} has worst_score == {task.worst_score!r}; "
+                             "it must be a finite number")
         w = np.asarray(weights, dtype=float).ravel()
         if w.size == 0 or not np.all(np.isfinite(w)):
             raise ValueError(f"weights must be a non-empty sequence of finite numbers, got {weights!r}")
-        if int(n_repeats) != n_repeats or n_repeats < 1:
-            raise ValueError(f"n_repeats == {n_repeats!r}, must be an int >= 1")
-        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        for name, value, low in (("n_repeats", n_repeats, 1), ("max_retries", max_retries, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} == {value!r}, must be an int >= {low}")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+                batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size == {batch_size!r}, must be an int >= 1")
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error == {on_error!r}, must be one of {_ON_ERROR}")
+        if executor is not None and not (hasattr(executor, "submit") or callable(executor)):
+            raise TypeError(f"executor must be a concurrent.futures.Executor or a factory "
+                            f"returning one, got {type(executor).__name__}")
         self.task = task
         self.weights = w
         self.n_repeats = int(n_repeats)
-        self.executor = executor
         self.batch_size = batch_size
         self.seed = seed
         self.on_error = on_error
+        self.max_retries = int(max_retries)
         self.generation = int(generation)
         self.last_seconds = 0.0
+        #: Per-generation figures of the last call: batches, worker seconds, retries.
+        self.last_stats: dict = {}
+        #: ``{genome id: description}`` of the genomes the task raised on in the last call.
+        self.last_failures: dict = {}
+        if executor is None or hasattr(executor, "submit"):
+            self._factory, self._executor = None, executor
+        else:
+            self._factory, self._executor = executor, None
+        self._task_ref: TaskRef | None = None
+        self._shipped = None
+        self._partial: dict = {"generation": None, "seed": None, "results": {}}
+
+    # ------------------------------------------------------------------ executor
+    @property
+    def executor(self) -> Executor | None:
+        """The executor batches go to (built from the factory on first use); ``None``
+        in-process."""
+        if self._executor is None and self._factory is not None:
+            self._executor = self._factory()
+            if not hasattr(self._executor, "submit"):
+                raise TypeError(f"executor factory returned {type(self._executor).__name__}, "
+                                "not a concurrent.futures.Executor")
+        return self._executor
+
+    def close(self) -> None:
+        """Shut down an executor this evaluator built from a factory (others stay open)."""
+        if self._factory is not None and self._executor is not None:
+            ex, self._executor = self._executor, None
+            terminate = getattr(ex, "terminate", None)
+            if callable(terminate):
+                terminate()
+            else:
+                shutdown_executor(ex, wait=False)
+        self._shipped = None
+
+    def __enter__(self) -> WannEvaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _ship(self, executor: Executor):
+        if self._shipped is None or self._shipped[0] is not executor:
+            if self._task_ref is None:
+                self._task_ref = TaskRef.of(self.task)
+            self._shipped = (executor, ship_task(executor, self._task_ref))
+        return self._shipped[1]
+
+    def _recover(self, lost: dict, keys_of: Callable) -> None:
+        """Make the executor usable again after workers were lost."""
+        self._shipped = None  # re-send the task: replacement workers do not have it
+        if not any(isinstance(exc, BrokenExecutor) for exc in lost.values()):
+            return  # e.g. Dask: the cluster replaced the worker, the client still works
+        ex = self._executor
+        restart = getattr(ex, "restart", None)
+        if callable(restart):
+            restart()
+        elif self._factory is not None:
+            self._executor = None
+            try:
+                shutdown_executor(ex, wait=False)
+            except Exception:  # noqa: BLE001 - it is broken already
+                pass
+        else:
+            genomes = sorted((k for i in lost for k in keys_of(i)), key=str)
+            first = next(iter(lost.values()))
+            raise EvaluationError(
+                f"the executor {type(ex).__name__} broke ({type(first).__name__}: {first}) while "
+                f"running task {self.task.name!r} on genomes {genomes} at generation "
+                f"{self.generation}; it cannot be rebuilt: pass a wann_plugin.ProcessPool or a "
+                "factory (e.g. lambda: ProcessPoolExecutor(n)) as executor to have lost batches "
+                "re-run", task_name=self.task.name, generation=self.generation,
+                errors={k: f"{type(first).__name__}: {first}" for k in genomes},
+            ) from first
 
     # neat-python reporter hook: keeps the generation number right (also after a restore)
     def start_generation(self, generation: int) -> None:
@@ -144,79 +289,167 @@ class WannEvaluator(BaseReporter):
         run_seed = self.seed if self.seed is not None else getattr(config, "seed", None)
         return generation_seed(run_seed, generation)
 
+    # ------------------------------------------------------------------ partial results
+    def partial_results(self) -> dict:
+        """The results of the generation in progress (or last finished) that a checkpoint
+        keeps: ``{"generation", "seed", "results": {genome id: (fingerprint, scores)}}``."""
+        return {"generation": self._partial["generation"], "seed": self._partial["seed"],
+                "results": dict(self._partial["results"])}
+
+    def restore_partial_results(self, partial: dict | None) -> None:
+        """Reuse a checkpoint's finished results: a genome whose compiled network and
+        generation seed match is not scored again (its scores would be the same)."""
+        if partial and partial.get("generation") is not None:
+            self._partial = {"generation": partial["generation"], "seed": partial["seed"],
+                             "results": dict(partial["results"])}
+
     # ------------------------------------------------------------------ neat-python entry
     def __call__(self, genomes, config) -> None:
         """Evaluate ``genomes`` (neat-python's list of ``(genome_id, genome)``) in place."""
         start = time.perf_counter()
         genomes = list(genomes)
-        seed = self.seed_for(config, self.generation)
+        generation = self.generation
+        seed = self.seed_for(config, generation)
         nets = {}
         for gid, genome in genomes:
             net = WannNetwork.from_genome(genome, config.genome_config)
             self.task.check_network(net)
             nets[gid] = net
-        scores, failures = self.score(nets, seed)
-        for gid, genome in genomes:
-            self.write_back(genome, nets[gid], scores[gid])
-        self.generation += 1
-        self.last_seconds = time.perf_counter() - start
-        if failures and self.on_error == "fail":
-            details = "; ".join(f"genomes {list(keys)}: {exc!r}" for keys, exc in failures)
-            raise EvaluationError(
-                f"task {self.task.name!r} failed at generation {self.generation - 1}: {details} "
-                "(the other genomes' results were written; set on_error='worst' to go on)"
-            ) from failures[0][1]
+        prints = {gid: _fingerprint(net) for gid, net in nets.items()}
+        if (self._partial["generation"], self._partial["seed"]) != (generation, seed):
+            self._partial = {"generation": generation, "seed": seed, "results": {}}
+        done = self._partial["results"]
+        scores = {gid: done[gid][1] for gid in nets if gid in done and done[gid][0] == prints[gid]}
+        todo = {gid: net for gid, net in nets.items() if gid not in scores}
 
-    def score(self, nets: dict, seed: int):
-        """Scores ``{key: (n_weights, n_repeats)}`` for ``{key: net}``, and the failures.
+        def keep(gid, s):
+            scores[gid] = s
+            done[gid] = (prints[gid], s)
 
-        Failed batches are scored as the task's worst value and listed as
-        ``[(keys, exception), ...]``.
-        """
-        batches = self._batches(nets)
-        results: dict = {}
-        failures = []
+        failures = self._score_into(todo, seed, keep)
         worst = np.full((len(self.weights), self.n_repeats), float(self.task.worst_score))
-        if self.executor is None:
-            outcomes = []
-            for b in batches:
-                try:
-                    outcomes.append(evaluate_batch(self.task, b.nets, self.weights, seed,
-                                                   self.n_repeats))
-                except Exception as exc:  # noqa: BLE001 - reported per genome below
-                    outcomes.append(exc)
-        else:
-            futures = [self.executor.submit(evaluate_batch, self.task, b.nets, self.weights,
-                                            seed, self.n_repeats) for b in batches]
-            outcomes = []
-            for fut in futures:
-                try:
-                    outcomes.append(fut.result())
-                except Exception as exc:  # noqa: BLE001
-                    outcomes.append(exc)
-        for b, out in zip(batches, outcomes):
-            if isinstance(out, BaseException):
-                failures.append((b.keys, out))
-                for k in b.keys:
-                    results[k] = worst
-            else:
-                for k, s in zip(b.keys, out):
-                    results[k] = s
-        return results, failures
+        for gid, genome in genomes:
+            self.write_back(genome, nets[gid], scores.get(gid, worst))
+        self.generation = generation + 1
+        self.last_seconds = time.perf_counter() - start
+        self.last_stats["reused"] = len(nets) - len(todo)
+        self.last_failures = failures
+        if failures:
+            ids = sorted(failures, key=str)
+            first = failures[ids[0]]
+            more = f" (and {len(ids) - 1} more: {ids[1:]})" if len(ids) > 1 else ""
+            head = (f"task {self.task.name!r} raised for genome {ids[0]!r}{more} at generation "
+                    f"{generation}")
+            if self.on_error == "fail":
+                raise EvaluationError(
+                    f"{head}: {first.rstrip()}\nThe other {len(nets) - len(ids)} genomes' results "
+                    "were kept; set [WannEvaluation] on_error = worst to score failing genomes "
+                    "as the worst value and go on.",
+                    task_name=self.task.name, generation=generation, errors=failures)
+            warnings.warn(f"{head}: {first.splitlines()[0]}; scored as the worst value "
+                          f"{self.task.worst_score:g}", EvaluationWarning, stacklevel=2)
 
-    def _batches(self, nets: dict) -> list[_Batch]:
-        keys = list(nets)
+    def score(self, nets: dict, seed: int) -> tuple[dict, dict]:
+        """Score ``{key: net}``.
+
+        Returns
+        -------
+        scores : dict
+            ``{key: ndarray of shape (n_weights, n_repeats)}`` for the networks that scored.
+        failures : dict
+            ``{key: description}`` for the networks the task raised on.
+        """
+        scores: dict = {}
+        failures = self._score_into(nets, seed, scores.__setitem__)
+        return scores, failures
+
+    def _batches(self, keys: list) -> list[list]:
+        if not keys:
+            return []
         if self.batch_size is not None:
-            size = self.batch_size
+            size = int(self.batch_size)
         elif self.executor is None:
-            size = max(1, len(keys))
+            size = len(keys)
         else:
-            workers = getattr(self.executor, "_max_workers", None) or 2
-            size = max(1, math.ceil(len(keys) / (4 * workers)))
-        return [
-            _Batch(tuple(keys[i:i + size]), tuple(nets[k] for k in keys[i:i + size]))
-            for i in range(0, len(keys), size)
-        ]
+            size = max(1, math.ceil(len(keys) / (BATCHES_PER_WORKER * n_workers(self.executor))))
+        return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+    def _score_into(self, nets: dict, seed: int, keep: Callable) -> dict:
+        """Score ``nets``, calling ``keep(key, scores)`` as each batch finishes (so an
+        interrupted generation keeps what finished). Returns the failures."""
+        batches = self._batches(list(nets))
+        failures: dict = {}
+        stats = {"n_batches": len(batches), "worker_seconds": 0.0, "retries": 0,
+                 "lost_batches": 0}
+        self.last_stats = stats
+        wall = time.perf_counter()
+
+        def record(keys, batch_scores, errors):
+            for pos, key in enumerate(keys):
+                if pos in errors:
+                    failures[key] = errors[pos]
+                else:
+                    keep(key, batch_scores[pos])
+
+        if self.executor is None:
+            for keys in batches:
+                t = time.perf_counter()
+                batch_scores, errors = score_networks(self.task, [nets[k] for k in keys],
+                                                      self.weights, seed, self.n_repeats)
+                stats["worker_seconds"] += time.perf_counter() - t
+                record(keys, batch_scores, errors)
+            stats["wall_seconds"] = time.perf_counter() - wall
+            return failures
+
+        packed = [PackedNetworks.pack([nets[k] for k in keys]) for keys in batches]
+        pending = list(range(len(batches)))
+        rounds = 0
+        while pending:
+            executor = self.executor
+            task_arg = self._ship(executor)
+            futures = {submit_batch(executor, run_batch, task_arg, packed[i], self.weights, seed,
+                                    self.n_repeats): i for i in pending}
+            lost: dict = {}
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - sorted below
+                        if is_worker_lost(exc):
+                            lost[i] = exc
+                            continue
+                        raise EvaluationError(
+                            f"task {self.task.name!r} could not run on {type(executor).__name__} "
+                            f"for genomes {batches[i]} at generation {self.generation}: "
+                            f"{type(exc).__name__}: {exc}", task_name=self.task.name,
+                            generation=self.generation,
+                            errors={k: f"{type(exc).__name__}: {exc}" for k in batches[i]},
+                        ) from exc
+                    stats["worker_seconds"] += res.seconds
+                    record(batches[i], res.scores, res.errors)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            if lost:
+                rounds += 1
+                stats["retries"] = rounds
+                stats["lost_batches"] += len(lost)
+                if rounds > self.max_retries:
+                    genomes = sorted((k for i in lost for k in batches[i]), key=str)
+                    last = next(iter(lost.values()))
+                    raise EvaluationError(
+                        f"workers were lost {rounds} times while running task "
+                        f"{self.task.name!r} on genomes {genomes} at generation {self.generation} "
+                        f"(last: {type(last).__name__}: {last}); giving up after max_retries = "
+                        f"{self.max_retries}", task_name=self.task.name,
+                        generation=self.generation,
+                        errors={k: f"{type(last).__name__}: {last}" for k in genomes})
+                self._recover(lost, lambda i: batches[i])
+            pending = sorted(lost)
+        stats["wall_seconds"] = time.perf_counter() - wall
+        return failures
 
     @staticmethod
     def write_back(genome, net: WannNetwork, scores: np.ndarray) -> None:

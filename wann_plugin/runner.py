@@ -1,7 +1,10 @@
 """Running a whole search: neat-python's ``Population`` loop with our classes, progress,
-statistics, and the champion written to disk.
+statistics, checkpoints, and the champion written to disk.
 
-``wann run`` is a thin shell over :func:`run_search`.
+``wann run`` is a thin shell over :func:`run_search`. With an output folder, the run writes a
+checkpoint every ``checkpoint_every`` generations and whenever it stops early (Ctrl-C, an
+error); ``run_search(..., resume=folder)`` continues it and ends exactly where the
+uninterrupted run would have (:mod:`wann_plugin.checkpoint`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,21 @@ import neat
 import numpy as np
 from neat.reporting import BaseReporter
 
-from wann_plugin.config import make_evaluator, save_config
+from wann_plugin.checkpoint import (
+    Checkpoint,
+    Checkpointer,
+    CheckpointError,
+    config_differences,
+    find_checkpoint,
+    list_checkpoints,
+    restore_population,
+)
+from wann_plugin.config import config_text, make_evaluator, save_config
 from wann_plugin.evaluation import WannEvaluator
 from wann_plugin.io import atomic_write_text, save_network
 from wann_plugin.network import WannNetwork
 
-__all__ = ["ProgressReporter", "SearchResult", "run_search", "select_champion"]
+__all__ = ["STATS_FIELDS", "ProgressReporter", "SearchResult", "run_search", "select_champion"]
 
 STATS_FIELDS = ("generation", "best_mean", "best_max", "mean_fitness", "median_connections",
                 "best_connections", "seconds")
@@ -34,16 +46,17 @@ class ProgressReporter(BaseReporter):
     """One line per generation and a ``stats.csv`` rewritten (atomically) every generation.
 
     It also keeps copies of the top genomes of the last evaluated generation, which
-    :func:`run_search` re-evaluates to pick the champion.
+    :func:`run_search` re-evaluates to pick the champion. ``rows`` and ``top`` restore a
+    resumed run's history (checkpoints keep both).
     """
 
     def __init__(self, stream: TextIO | None = sys.stdout, stats_path: Path | None = None,
-                 keep_top: int = 5):
+                 keep_top: int = 5, *, rows: list | None = None, top: list | None = None):
         self.stream = stream
         self.stats_path = stats_path
         self.keep_top = keep_top
-        self.rows: list[dict] = []
-        self.top: list = []
+        self.rows: list[dict] = [dict(r) for r in rows or []]
+        self.top: list = list(top or [])
         self._generation = 0
         self._start = time.perf_counter()
 
@@ -139,16 +152,43 @@ def select_champion(candidates, config, evaluator: WannEvaluator, *, n_episodes:
     return best[1], best[2], best[3]
 
 
+def _log(stream: TextIO | None, text: str) -> None:
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+
+
+def _check_resume(checkpoint: Checkpoint, config: neat.Config, generations: int) -> None:
+    source = getattr(config, "wann_source", "the config")
+    diffs = config_differences(checkpoint.config_text, config_text(config))
+    if diffs:
+        raise CheckpointError(
+            f"{source} differs from the config checkpoint {checkpoint.path} was made with: "
+            + "; ".join(diffs[:8]) + (f"; and {len(diffs) - 8} more" if len(diffs) > 8 else "")
+            + ". A resumed run must use the same config (only [WannEvaluation] on_error, "
+            "batch_size and [WannRun] generations may change); start a new run in another "
+            "--out folder to use the new one."
+        )
+    if generations < checkpoint.generation:
+        raise CheckpointError(
+            f"{checkpoint.path} is at generation {checkpoint.generation}; cannot resume to "
+            f"{generations} generations (ask for at least {checkpoint.generation})"
+        )
+
+
 def run_search(
     config: neat.Config,
-    generations: int,
+    generations: int | None = None,
     *,
     out_dir: str | Path | None = None,
     seed: int | None = None,
     evaluator: WannEvaluator | None = None,
+    executor=None,
     stream: TextIO | None = sys.stdout,
     champion_episodes: int = 16,
     reporters: list | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | Path | Checkpoint | None = None,
 ) -> SearchResult:
     """Run a WANN search with neat-python's ``Population`` and save what it found.
 
@@ -156,41 +196,139 @@ def run_search(
     ----------
     config : neat.Config
         From :func:`~wann_plugin.load_config` (fresh: neat-python keeps run state on it).
-    generations : int
-        Generations to run.
+    generations : int, optional
+        Generations the whole run has (a resumed run continues up to it). Default:
+        ``[WannRun] generations``, or a resumed checkpoint's target.
     out_dir : path-like, optional
-        Where ``champion.json``, ``stats.csv`` and ``config.cfg`` go.
+        Where ``champion.json``, ``stats.csv``, ``config.cfg`` and the checkpoints go. A
+        resumed run defaults to the checkpoint's folder.
     seed : int, optional
         Overrides ``[NEAT] seed``.
     evaluator : WannEvaluator, optional
         Default: built from the config (:func:`~wann_plugin.make_evaluator`).
+    executor : Executor or callable, optional
+        Where the default evaluator runs batches (see :class:`~wann_plugin.WannEvaluator`).
     stream : file, optional
         Progress lines go here (``None`` for silence).
     champion_episodes : int, default=16
         Test episodes per weight when choosing the champion.
+    reporters : list, optional
+        More neat-python reporters (their state is not checkpointed).
+    checkpoint_every : int, optional
+        Write ``out_dir/checkpoint-NNNNNN.wann`` every this many generations and at the end.
+        With an ``out_dir``, a checkpoint is also written when the run stops early
+        (``KeyboardInterrupt`` / Ctrl-C, an error), with the results finished so far.
+    resume : path-like or Checkpoint, optional
+        A run folder (its newest checkpoint) or a checkpoint file to continue from. The
+        config must equal the checkpoint's (only ``on_error``, ``batch_size`` and
+        ``generations`` may differ). The resumed run ends as the uninterrupted one would.
+
+    Raises
+    ------
+    CheckpointError
+        For an unusable checkpoint, a changed config, or a fresh run into a folder holding
+        checkpoints; raised before anything is written.
+    EvaluationError
+        When the task fails on genomes (``on_error = fail``); a checkpoint is written first.
     """
-    if int(generations) != generations or generations < 1:
+    if generations is not None and (isinstance(generations, bool) or int(generations) != generations
+                                    or generations < 1):
         raise ValueError(f"generations == {generations!r}, must be an int >= 1")
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool)
+                                         or int(checkpoint_every) != checkpoint_every
+                                         or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every == {checkpoint_every!r}, must be an int >= 1")
     if seed is not None:
         config.seed = int(seed)
+    checkpoint = None
+    state = partial = None
+    if resume is not None:
+        checkpoint = resume if isinstance(resume, Checkpoint) else find_checkpoint(resume)
+        if generations is None:
+            generations = checkpoint.generations
+        _check_resume(checkpoint, config, int(generations))
+        state, partial = checkpoint.state()
+        if out_dir is None:
+            out_dir = checkpoint.path.parent
+    if generations is None:
+        generations = getattr(getattr(config, "wann", None), "generations", None) or 100
+    generations = int(generations)
     out = Path(out_dir) if out_dir is not None else None
     paths: dict = {}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        existing = list_checkpoints(out)
+        if checkpoint is None and existing:
+            raise CheckpointError(
+                f"{out} already holds a run with checkpoints ({existing[-1].name}); continue it "
+                f"with --resume {out} (run_search(resume=...)), or choose another output folder"
+            )
         paths = {"champion": out / "champion.json", "stats": out / "stats.csv",
                  "config": out / "config.cfg"}
-        save_config(config, paths["config"])
-    evaluator = evaluator or make_evaluator(config)
-    population = neat.Population(config)
-    progress = ProgressReporter(stream, paths.get("stats"))
+    if evaluator is None:
+        evaluator = make_evaluator(config, **({"executor": executor} if executor is not None else {}))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if checkpoint is None or not paths["config"].exists():
+            save_config(config, paths["config"])
+    if state is not None:
+        population = restore_population(state, config)
+        saved = state.get("progress") or {}
+        progress = ProgressReporter(stream, paths.get("stats"), rows=saved.get("rows"),
+                                    top=saved.get("top"))
+        evaluator.restore_partial_results(partial)
+        _log(stream, f"resuming from {checkpoint.path} ({checkpoint.reason}): generation "
+                     f"{population.generation} of {generations}\n")
+    else:
+        population = neat.Population(config)
+        progress = ProgressReporter(stream, paths.get("stats"))
+    checkpointer = None
+    if out is not None:
+        checkpointer = Checkpointer(out, checkpoint_every, config_text=config_text(config),
+                                    generations=generations, evaluator=evaluator,
+                                    progress=progress)
+        checkpointer.attach(population)
     population.add_reporter(evaluator)
     population.add_reporter(progress)
+    if checkpointer is not None:
+        population.add_reporter(checkpointer)
     for r in reporters or []:
         population.add_reporter(r)
-    population.run(evaluator, int(generations))
+    remaining = generations - population.generation
+    try:
+        if remaining > 0:
+            population.run(evaluator, remaining)
+    except BaseException as exc:
+        if checkpointer is not None:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            try:
+                path = checkpointer.save("interrupted" if interrupted else "error")
+            except Exception as save_exc:  # noqa: BLE001 - the original error matters more
+                sys.stderr.write(f"could not write a checkpoint: {save_exc}\n")
+            else:
+                if path is not None:
+                    what = "interrupted" if interrupted else f"stopped by {type(exc).__name__}"
+                    sys.stderr.write(f"{what} at generation {population.generation}: checkpoint "
+                                     f"written to {path}; continue with: wann run --resume {out}\n")
+                    sys.stderr.flush()
+        raise
+    final_written = False
+    if checkpointer is not None and checkpoint_every is not None and remaining > 0 \
+            and population.generation == generations:
+        checkpointer.save_now("final")
+        final_written = True
+    if population.best_genome is None:
+        raise ValueError("no generation was evaluated: nothing to choose a champion from")
     candidates = [population.best_genome, *progress.top]
-    champion, net, summary = select_champion(candidates, config, evaluator,
-                                             n_episodes=champion_episodes)
+    try:
+        champion, net, summary = select_champion(candidates, config, evaluator,
+                                                 n_episodes=champion_episodes)
+    except KeyboardInterrupt:
+        if checkpointer is not None and not final_written and remaining > 0 \
+                and population.generation == generations:
+            path = checkpointer.save_now("final")  # the search is done; only the champion is not
+            sys.stderr.write(f"interrupted while choosing the champion: checkpoint written to "
+                             f"{path}; continue with: wann run --resume {out}\n")
+        raise
     if out is not None:
         save_network(
             paths["champion"], net, genome=champion,
@@ -200,7 +338,7 @@ def run_search(
                 "weights": list(evaluator.weights),
                 "summary": summary,
                 "champion_episodes": champion_episodes,
-                "generations": int(generations),
+                "generations": generations,
                 "seed": config.seed,
                 "fitness": champion.fitness,
             },

@@ -1,0 +1,152 @@
+"""WannEvaluator: validation, batching, write-back, generation seeds, reuse of finished
+results (engine faults are in test_faults.py, engines in test_parallel.py)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import neat
+import numpy as np
+import pytest
+from _parallel_helpers import ToyTask, random_networks, write_config
+
+from wann_plugin._rng import generation_seed
+from wann_plugin.config import load_config
+from wann_plugin.evaluation import (
+    DEFAULT_WEIGHTS,
+    EvaluationError,
+    WannEvaluator,
+    evaluate_batch,
+)
+from wann_plugin.ranking import Objectives
+from wann_plugin.tasks.base import TaskError
+
+
+@pytest.fixture
+def population(tmp_path):
+    config = load_config(write_config(tmp_path / "pop.cfg", pop_size=16, seed=11))
+    return config, list(neat.Population(config).population.items())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"weights": []}, "weights must be a non-empty sequence of finite numbers"),
+    ({"weights": [1.0, np.nan]}, "weights must be a non-empty sequence of finite numbers"),
+    ({"n_repeats": 0}, "n_repeats == 0, must be an int >= 1"),
+    ({"n_repeats": True}, "n_repeats == True, must be an int >= 1"),
+    ({"batch_size": 0}, "batch_size == 0, must be an int >= 1"),
+    ({"on_error": "ignore"}, "on_error == 'ignore', must be one of"),
+    ({"max_retries": -1}, "max_retries == -1, must be an int >= 0"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        WannEvaluator(ToyTask(), **kwargs)
+
+
+def test_bad_task_and_executor_types():
+    with pytest.raises(TypeError, match="task must be a wann_plugin Task, got str"):
+        WannEvaluator("swingup")
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        WannEvaluator(ToyTask(), executor=5)
+    task = ToyTask()
+    task.worst_score = float("-inf")
+    with pytest.raises(ValueError, match="task 'toy' has worst_score == -inf"):
+        WannEvaluator(task)
+
+
+def test_write_back_sets_fitness_and_objectives(population):
+    config, genomes = population
+    ev = WannEvaluator(ToyTask(n_inputs=5), n_repeats=3)
+    ev(genomes, config)
+    for _, g in genomes:
+        assert isinstance(g.fitness, float) and isinstance(g.objectives, Objectives)
+        assert g.fitness == g.objectives.mean == pytest.approx(np.mean(g.objectives.per_weight))
+        assert g.objectives.max == max(g.objectives.per_weight)
+        assert len(g.objectives.per_weight) == len(DEFAULT_WEIGHTS)
+    assert ev.generation == 1 and ev.last_seconds > 0
+
+
+def test_generation_seed_comes_from_run_seed_and_generation(population):
+    config, genomes = population
+    ev = WannEvaluator(ToyTask(n_inputs=5))
+    ev.start_generation(7)  # neat-python's reporter hook, also after a restore
+    assert ev.seed_for(config, 7) == generation_seed(11, 7)
+    ev(genomes, config)
+    assert ev.partial_results()["seed"] == generation_seed(11, 7) and ev.generation == 8
+    assert WannEvaluator(ToyTask(), seed=5).seed_for(config, 7) == generation_seed(5, 7)
+
+
+def test_batches_keep_every_worker_busy():
+    nets = {n.key: n for n in random_networks(24)}
+    serial = WannEvaluator(ToyTask())
+    assert len(serial._batches(list(nets))) == 1
+    assert [len(b) for b in WannEvaluator(ToyTask(), batch_size=10)._batches(list(nets))] == \
+        [10, 10, 4]
+    with ThreadPoolExecutor(3) as ex:
+        threaded = WannEvaluator(ToyTask(), executor=ex)
+        assert len(threaded._batches(list(nets))) == 12  # 4 per worker
+        scores, _ = threaded.score(nets, 3)
+    ref, _ = serial.score(nets, 3)
+    assert all(np.array_equal(scores[k], ref[k]) for k in nets)
+
+
+def test_executor_factory_is_built_on_first_use_and_closed():
+    built = []
+
+    def factory():
+        built.append(ThreadPoolExecutor(2))
+        return built[-1]
+
+    ev = WannEvaluator(ToyTask(), executor=factory)
+    assert built == []
+    ev.score({n.key: n for n in random_networks(4)}, 1)
+    assert len(built) == 1 and ev.executor is built[0]
+    ev.close()
+    assert built[0]._shutdown
+    with pytest.raises(TypeError, match="executor factory returned int"):
+        _ = WannEvaluator(ToyTask(), executor=lambda: 3).executor
+
+
+def test_finished_results_of_a_generation_are_reused_only_for_the_same_network(population):
+    config, genomes = population
+    ev = WannEvaluator(ToyTask(n_inputs=5), batch_size=4)
+    ev(genomes, config)
+    fitness = {gid: g.fitness for gid, g in genomes}
+    ev.restore_partial_results(ev.partial_results())
+    ev.generation = 0  # the same generation again: nothing is scored twice
+    ev(genomes, config)
+    assert ev.last_stats["reused"] == len(genomes) and ev.last_stats["n_batches"] == 0
+    assert {gid: g.fitness for gid, g in genomes} == fitness
+    # a genome whose network changed is scored again
+    gid, g = genomes[0]
+    g.connections = {k: c for k, c in list(g.connections.items())[:-1]}
+    ev.generation = 0
+    ev(genomes, config)
+    assert ev.last_stats["reused"] == len(genomes) - 1
+    # another generation: nothing is reused
+    ev(genomes, config)
+    assert ev.last_stats["reused"] == 0
+
+
+def test_network_task_mismatch_is_a_task_error(population):
+    config, genomes = population
+    with pytest.raises(TaskError, match="task 'toy' takes networks with 3 inputs"):
+        WannEvaluator(ToyTask(n_inputs=3))(genomes, config)
+
+
+def test_evaluate_batch_names_the_failing_network():
+    nets = random_networks(3)
+    scores = evaluate_batch(ToyTask(), nets, np.array(DEFAULT_WEIGHTS), 4, 2)
+    assert scores.shape == (3, 6, 2)
+    with pytest.raises(EvaluationError, match="task 'toy' raised for genome 2: ValueError") as info:
+        evaluate_batch(ToyTask(fail_keys=[2]), nets, np.array(DEFAULT_WEIGHTS), 4, 2)
+    assert info.value.genome_ids == [2]
+
+
+def test_wrong_score_shape_is_reported_per_genome():
+    class BadShape(ToyTask):
+        def evaluate(self, nets, weights, *, seed, n_repeats=1):
+            return np.zeros((len(nets), 2))
+
+    _, failures = WannEvaluator(BadShape()).score({n.key: n for n in random_networks(2)}, 0)
+    assert set(failures) == {1, 2}
+    assert "returned scores of shape (1, 2), expected (n_nets, n_weights, n_repeats)" in failures[1]
