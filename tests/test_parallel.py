@@ -274,11 +274,9 @@ def test_mpi_pool_executor_scores_equal_serial(tmp_path):
     assert "workers 2 batches 7" in proc.stdout and "MPI-OK" in proc.stdout
 
 
-@pytest.mark.xfail(reason="GymTask reuses its environments between episodes and gymnasium's "
-                          "Box2D envs keep their b2World across resets, so a BipedalWalker "
-                          "episode's return depends on what the env ran before (the batch, the "
-                          "worker): fixed when each episode gets a fresh world", strict=False)
 def test_biped_scores_do_not_depend_on_the_batch():
+    """Box2D envs keep their world across resets; GymTask gives each episode a fresh env, so a
+    seed's return does not depend on what ran before it (the batch, the worker)."""
     from wann_plugin.tasks.biped import BipedTask
 
     nets = random_networks(4, n_inputs=24, n_outputs=4, seed=2)
