@@ -175,3 +175,17 @@ def test_reference_network_imports_as_a_genome_that_evaluates_identically(name, 
     assert genome_to_dict(again) == genome_to_dict(genome)
     path = save_network(tmp_path / "g.json", net, genome=genome)
     assert load_network(path).genome == genome_to_dict(genome)
+
+
+def test_a_failed_rename_cleans_up_its_temporary_file(tmp_path):
+    """The crash happens after the data is written (the rename fails): no temporary file may
+    be left behind, and what was at the target is untouched."""
+    from wann_plugin.io import atomic_write_bytes
+
+    target = tmp_path / "champion.json"
+    target.mkdir()  # os.replace(file, directory) fails
+    (target / "keep").write_text("x")
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new contents")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["champion.json"]
+    assert (target / "keep").read_text() == "x"

@@ -45,7 +45,6 @@ import pickle
 import random
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,6 +52,8 @@ from typing import Any, TextIO
 import neat
 import numpy as np
 from neat.reporting import BaseReporter, ReporterSet
+
+from wann_plugin.io import atomic_write_bytes
 
 __all__ = [
     "Checkpoint",
@@ -240,24 +241,6 @@ def checkpoint_path(folder: str | os.PathLike, generation: int) -> Path:
     return Path(folder) / f"checkpoint-{int(generation):06d}.wann"
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def write_checkpoint(path: str | os.PathLike, *, state: bytes, generation: int, generations: int,
                      config_text: str, reason: str = "periodic",
                      partial: dict | None = None) -> Path:
@@ -281,7 +264,7 @@ def write_checkpoint(path: str | os.PathLike, *, state: bytes, generation: int, 
         "config_text": config_text,
     }
     data = MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body
-    return _atomic_write_bytes(Path(path), data)
+    return atomic_write_bytes(Path(path), data)
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -30,6 +30,7 @@ from wann_plugin.network import NetworkError, WannNetwork
 __all__ = [
     "LoadedNetwork",
     "NetworkFileError",
+    "atomic_write_bytes",
     "atomic_write_text",
     "genome_from_network",
     "genome_to_dict",
@@ -77,13 +78,21 @@ class LoadedNetwork:
 
 # ----------------------------------------------------------------------------- atomic writes
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
+    if not isinstance(text, str):
+        raise TypeError(f"atomic_write_text needs a str, got {type(text).__name__}")
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path``: a temporary file in the same folder, fsync, then a rename,
+    so a crash leaves either the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

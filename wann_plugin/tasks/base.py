@@ -134,6 +134,16 @@ class Task:
             "mean": float(scores.mean()),
         }
 
+    def check_conn_weights(self, net: WannNetwork, conn_weights: np.ndarray) -> np.ndarray:
+        """``conn_weights`` as a float array of shape ``(n_sets, n_connections)``, or a
+        :class:`TaskError` naming the network and the shape it got."""
+        self.check_network(net)
+        cw = np.asarray(conn_weights, dtype=float)
+        if cw.ndim != 2 or cw.shape[1] != net.n_connections or cw.shape[0] == 0:
+            raise TaskError(f"conn_weights must have shape (n_sets, {net.n_connections}) for "
+                            f"network {net.key!r}, got {cw.shape}")
+        return cw
+
     def check_network(self, net: WannNetwork) -> None:
         """Raise :class:`TaskError` if ``net`` does not have this task's shape."""
         if net.n_inputs != self.n_inputs or net.n_outputs != self.n_outputs:

@@ -289,12 +289,8 @@ class ClassifyTask(Task):
                          n_repeats: int = 1) -> np.ndarray:
         """-mean cross-entropy under per-connection weights ``(n_sets, n_connections)``:
         ``(n_sets, n_repeats)``."""
-        self.check_network(net)
         self._check_call(np.zeros(1), n_repeats)
-        cw = np.asarray(conn_weights, dtype=float)
-        if cw.ndim != 2 or cw.shape[1] != net.n_connections:
-            raise TaskError(f"conn_weights must have shape (n_sets, {net.n_connections}) for "
-                            f"network {net.key!r}, got {cw.shape}")
+        cw = self.check_conn_weights(net, conn_weights)
         idx = self.batch_indices(seed, n_repeats)
         scores = np.empty((len(cw), n_repeats))
         for reps in self._repeat_chunks(idx, net.n_nodes):

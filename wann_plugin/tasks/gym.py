@@ -656,12 +656,8 @@ class GymTask(Task):
                          n_repeats: int = 1) -> np.ndarray:
         """Returns under per-connection weight vectors ``(n_sets, n_connections)``:
         ``(n_sets, n_repeats)``."""
-        self.check_network(net)
         self._check_call(np.zeros(1), n_repeats)
-        cw = np.asarray(conn_weights, dtype=float)
-        if cw.ndim != 2 or cw.shape[1] != net.n_connections:
-            raise TaskError(f"conn_weights must have shape (n_sets, {net.n_connections}) for "
-                            f"network {net.key!r}, got {cw.shape}")
+        cw = self.check_conn_weights(net, conn_weights)
         return self._rollouts(_Forward(net, self.engine, conn_weights=cw), cw.shape[0],
                               n_repeats, seed)
 
