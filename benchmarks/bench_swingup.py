@@ -13,15 +13,20 @@ one physics step):
 (a) the project's evaluator: ``SwingUpTask().rollouts`` (compiled engine), whole population;
 (b) neat-python 2.0: ``neat.nn.FeedForwardNetwork.create(genome, config, unique_value=w)`` and
     ``CartPoleSwingUpEnv.step`` one step at a time, on a subsample (one repetition);
-(c) the project's plain reference path, ``SwingUpTask(engine="numpy")``, on the same subsample.
+(c) the project's plain reference path, ``SwingUpTask(engine="numpy")``, on the same subsample;
+(d) the evaluator with ``exact_math=True`` (libm for sin, cos, gaussian, tanh, sigmoid), whole
+    population.
 
-Also: one generation's seconds with (a), peak memory, (a)'s cost by network size, and (a)'s time
-for 48 / 96 / 192 networks.
+Also: one generation's seconds with (a) (wall clock, best of 3, and the process's CPU time:
+the machine may be shared), peak memory, the engine's load time (``--cold`` also times a first
+compile, in a subprocess with an empty numba cache), (a)'s cost by network size, and (a)'s
+time for 48 / 96 / 192 networks.
 
 Usage::
 
     python benchmarks/bench_swingup.py            # table
     python benchmarks/bench_swingup.py --json     # one JSON object
+    python benchmarks/bench_swingup.py --cold     # also the first compile (about 10 s more)
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
@@ -114,14 +122,39 @@ def run_neat_python(nets, cfg) -> tuple[int, float]:
     return steps, time.perf_counter() - t0
 
 
-def timed(task, nets, n_repeats=N_REPEATS, best_of=1):
-    best = None
+def timed(task, nets, n_repeats=N_REPEATS, best_of=1, cpu=False):
+    """(steps, best wall seconds) or, with ``cpu``, (steps, best wall, best CPU seconds)."""
+    best = best_cpu = None
     for _ in range(best_of):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         roll = task.rollouts(nets, WEIGHTS, seed=SEED, n_repeats=n_repeats)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         best = dt if best is None else min(best, dt)
+        best_cpu = dc if best_cpu is None else min(best_cpu, dc)
+    if cpu:
+        return int(roll.steps.sum()), best, best_cpu
     return int(roll.steps.sum()), best
+
+
+COLD = """
+import time, numpy as np
+t0 = time.perf_counter()
+from wann_plugin.network import WannNetwork
+from wann_plugin.tasks.swingup import SwingUpTask
+t1 = time.perf_counter()
+net = WannNetwork.from_edges(5, 1, [1] * 7, [(0, 6)])
+SwingUpTask(max_steps=10).evaluate([net], np.ones(1), seed=0)
+print(time.perf_counter() - t1)
+"""
+
+
+def cold_compile_seconds() -> float:
+    """The engine's first compile: a fresh interpreter with an empty numba cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True,
+                             text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> dict:
@@ -129,6 +162,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--subsample", type=int, default=8,
                         help="networks in the (b)/(c) subsample (default 8)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time the engine's first compile (empty numba cache)")
     args = parser.parse_args(argv)
     say = (lambda *a: None) if args.json else print
 
@@ -141,11 +176,21 @@ def main(argv=None) -> dict:
     fast = SwingUpTask()
     t0 = time.perf_counter()
     fast.evaluate(pop[:1], WEIGHTS[:1], seed=0)  # compile or load the engine
-    say(f"engine ready in {time.perf_counter() - t0:.2f} s (compile on first use, then cached)")
+    ready_s = time.perf_counter() - t0
+    say(f"engine ready in {ready_s:.2f} s (compile on first use, then cached)")
+    cold_s = cold_compile_seconds() if args.cold else None
+    if cold_s is not None:
+        say(f"first compile (empty cache) {cold_s:.2f} s")
 
     # (a) one generation, best of 3
-    steps_a, gen_s = timed(fast, pop, best_of=3)
+    steps_a, gen_s, gen_cpu_s = timed(fast, pop, best_of=3, cpu=True)
     rate_a = steps_a / gen_s
+
+    # (d) the same with libm for the transcendental activations
+    exact = SwingUpTask(exact_math=True)
+    exact.evaluate(pop[:1], WEIGHTS[:1], seed=0)
+    steps_d, time_d = timed(exact, pop)
+    rate_d = steps_d / time_d
 
     # subsample spread over sizes, champions included
     order = np.argsort(n_conns)
@@ -181,8 +226,14 @@ def main(argv=None) -> dict:
         "generation_s": gen_s,
         "peak_rss_mb": peak_mb,
         "steps_per_generation": steps_a,
+        "steps_per_cpu_s": steps_a / gen_cpu_s,
+        "generation_cpu_s": gen_cpu_s,
         "neat_python_steps_per_s": rate_b,
         "reference_path_steps_per_s": rate_c,
+        "exact_math_steps_per_s": rate_d,
+        "ratio_vs_exact_math": rate_a / rate_d,
+        "engine_ready_s": ready_s,
+        "cold_compile_s": cold_s,
         "subsample_networks": len(sub),
         "by_connections": by_size,
         "by_population_size": by_pop,
@@ -192,12 +243,14 @@ def main(argv=None) -> dict:
         return result
     say(f"\none generation: {len(pop)} nets x {len(WEIGHTS)} weights x {N_REPEATS} reps = "
         f"{steps_a} steps (episodes end when the cart leaves the track)")
-    say(f"(a) project evaluator        {rate_a:12,.0f} steps/s   generation {gen_s:.3f} s")
+    say(f"(a) project evaluator        {rate_a:12,.0f} steps/s   generation {gen_s:.3f} s "
+        f"({steps_a / gen_cpu_s:,.0f} steps per CPU second)")
     say(f"(b) neat-python FFN + env    {rate_b:12,.0f} steps/s   ({len(sub)} nets, "
         f"{steps_b} steps)")
     say(f"(c) plain reference path     {rate_c:12,.0f} steps/s   (same subsample)")
+    say(f"(d) evaluator, exact_math    {rate_d:12,.0f} steps/s   (libm; whole population)")
     say(f"a/b = {rate_a / rate_b:,.0f}x    a/c = {rate_a / rate_c:,.0f}x    "
-        f"peak RSS {peak_mb:.0f} MB")
+        f"a/d = {rate_a / rate_d:.1f}x    peak RSS {peak_mb:.0f} MB")
     say("\n(a) by network size")
     say(f"{'connections':>12} {'nets':>5} {'mean conns':>10} {'mean hidden':>11} "
         f"{'steps/s':>12} {'ns/step':>8}")

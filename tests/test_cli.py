@@ -37,10 +37,21 @@ def test_evaluate_shared_weights_of_swing_out_pinned(capsys):
     assert main(["evaluate", str(reference_path("swing.out")), "--task", "swingup", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["weights"] == [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]
+    # the default engine (polynomial activations, within 1-2 ulp of numpy's); only w = +/-2, the
+    # chaotic regime, differ from libm's: --task-option exact_math=true gives 551.456, 689.125
+    expected = [555.161, 687.828, 521.017, 521.633, 701.545, 688.839]
+    assert out["per_weight_mean"] == pytest.approx(expected, abs=1e-2)
+    assert out["mean"] == pytest.approx(612.670, abs=1e-2)
+    assert len(out["per_weight_std"]) == 6
+
+
+def test_exact_math_reproduces_the_libm_figures(capsys):
+    assert main(["evaluate", str(reference_path("swing.out")), "--task", "swingup", "--json",
+                 "--task-option", "exact_math=true"]) == 0
+    out = json.loads(capsys.readouterr().out)
     expected = [551.456, 687.828, 521.017, 521.633, 701.545, 689.125]
     assert out["per_weight_mean"] == pytest.approx(expected, abs=1e-2)
     assert out["mean"] == pytest.approx(612.101, abs=1e-2)
-    assert len(out["per_weight_std"]) == 6
 
 
 def test_evaluate_text_output_and_options(capsys):

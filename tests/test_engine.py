@@ -1,30 +1,33 @@
 """The compiled swing-up engine against the plain numpy path (``SwingUpTask(engine="numpy")``).
 
-Swing-up episodes are chaotic: one ulp of difference in one step (numpy's SIMD ``tanh`` and
-``exp`` differ from libm's, which numba calls, in the last bit for about 1 input in 5) can
-move an episode's return by whole points hundreds of steps later. So the engine is checked
-two ways:
+Swing-up episodes are chaotic: one ulp of difference in one step can move an episode's return
+by whole points hundreds of steps later. The engine computes sin, cos, the gaussian, tanh and
+the sigmoid with its own SIMD polynomials, which agree with numpy's functions to 1-2 ulp but
+not in every last bit (nor do numpy's SIMD tanh and exp with libm, for about 1 input in 5). So
+the engine is checked three ways:
 
+* the activations themselves, on dense grids and special values, against numpy's formulas
+  (ulp bounds; inf, nan, subnormals, huge arguments);
 * lockstep: the engine records every step it took (state, network output, reward); the numpy
   path recomputes each step from the recorded state, and must agree to 1e-9. This checks
-  every activation, both weight modes and the champions over whole episodes.
+  every activation, both weight modes and the champions over whole episodes;
 * whole episodes, equal to the last bit, wherever both sides compute the same functions: the
-  engine keeps numpy's operation order, so networks without tanh, sigmoid and gaussian give
-  identical scores; so do the champions at weights where their controller is stable. With
-  those three activations there is no horizon at which whole episodes are safe to compare:
-  a network computing sin(pi x) of large x amplified a 1e-16 difference to 1e-8 within 150
-  steps in a trial, so only lockstep is asserted for them.
+  engine keeps numpy's operation order, so networks without the five transcendental
+  activations give identical scores; with ``exact_math=True`` (libm) sin and cos networks do
+  too. Networks with tanh, sigmoid or gaussian get lockstep only: a network computing
+  sin(pi x) of large x amplified a 1e-16 difference to 1e-8 within 150 steps in a trial.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from wann_plugin import _engine
-from wann_plugin.activations import register_activation
+from wann_plugin.activations import activation_by_id, register_activation
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.swingup import (
     SwingUpTask,
@@ -35,8 +38,11 @@ from wann_plugin.tasks.swingup import (
 
 REF = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "wann"
 WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])
-EXACT_IDS = [1, 2, 3, 7, 8, 9, 10, 11]  # computed identically by numpy and libm here
+FAST_EXACT_IDS = [1, 2, 7, 8, 9, 11]  # no polynomial: the default engine equals numpy
+LIBM_EXACT_IDS = [1, 2, 3, 7, 8, 9, 10, 11]  # numpy's sin and cos are libm's here
+TRANSCENDENTAL = [3, 4, 5, 6, 10]
 FAST, PLAIN = SwingUpTask(), SwingUpTask(engine="numpy")
+LIBM_TASK = SwingUpTask(exact_math=True)
 
 
 def load_champion(name: str) -> WannNetwork:
@@ -51,17 +57,18 @@ def random_net(rng: np.random.Generator, n_hidden: int, act_ids, p: float = 0.35
     return WannNetwork.from_edges(5, 1, acts, edges)
 
 
-def check_lockstep(net, init, max_steps, *, weight=None, conn_weights=None, rtol=1e-9):
+def check_lockstep(net, init, max_steps, *, weight=None, conn_weights=None, rtol=1e-9,
+                   exact_math=False):
     """Run the engine with a trace; re-derive every recorded step with the numpy path."""
     n_ep = len(init) * (len(conn_weights) if weight is None else len(weight))
     trace = np.full((1, max_steps, n_ep, 6), np.nan)
     if conn_weights is None:
         scores, steps = _engine.run_shared([net], weight, init, max_steps=max_steps, worst=-1.0,
-                                           trace=trace)
+                                           trace=trace, exact_math=exact_math)
         ep_w = np.repeat(weight, len(init))
     else:
         scores, steps = _engine.run_conn(net, conn_weights, init, max_steps=max_steps,
-                                         worst=-1.0, trace=trace)
+                                         worst=-1.0, trace=trace, exact_math=exact_math)
         ep_w = np.repeat(conn_weights, len(init), axis=0)
     scores, steps, tr = scores.reshape(-1), steps.reshape(-1), trace[0]
     valid = np.arange(max_steps)[:, None] < steps[None, :]  # (t, e)
@@ -99,6 +106,129 @@ def check_lockstep(net, init, max_steps, *, weight=None, conn_weights=None, rtol
     return scores, steps
 
 
+# ---------------------------------------------------------------------------- activations
+def ulps(got, want):
+    """|got - want| in units of the last place of the larger; 0 where equal (nan == nan)."""
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    with np.errstate(invalid="ignore"):
+        err = np.abs(got - want) / np.spacing(np.maximum(np.abs(got), np.abs(want)))
+    return np.where(same, 0.0, err)
+
+
+def grid(seed=0):
+    """Dense samples of every range a node input can take, and the awkward points."""
+    rng = np.random.default_rng(seed)
+    sign = lambda n: rng.choice([-1.0, 1.0], n)  # noqa: E731
+    halves = np.arange(-4000, 4001) / 2.0  # sin(pi x) and cos(pi x) zeros and extrema
+    near_quadrants = np.round(rng.uniform(1, 2**38, 20_000)) * (np.pi / 2) / np.pi
+    parts = [
+        rng.uniform(-1, 1, 200_000), rng.uniform(-40, 40, 200_000),
+        rng.uniform(-1e6, 1e6, 50_000),
+        np.exp(rng.uniform(np.log(1e-320), np.log(1e300), 200_000)) * sign(200_000),
+        halves, np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf),
+        near_quadrants, np.nextafter(near_quadrants, np.inf),
+        np.array([0.0, -0.0, 5e-324, -5e-324, 2.2e-308, 1e-300, 0.5, 1.0, 1.5, 2.0, 3.0,
+                  19.0, 20.0, 37.4, 38.0, 708.0, 709.78, 1e3, 1e15, 1e16, 2.0**52, 1e20,
+                  1e300, np.finfo(float).max, 2.0**40 / np.pi, np.nextafter(2.0**40 / np.pi, 0),
+                  np.nextafter(2.0**40 / np.pi, np.inf)]),
+    ]
+    x = np.concatenate(parts)
+    return np.concatenate([x, -x])
+
+
+NUMPY_ACT = {a: activation_by_id(a).func for a in range(1, 12)}
+
+
+@pytest.mark.parametrize("act_id,max_ulp", [(3, 1), (4, 1), (5, 2), (10, 1)])
+def test_polynomial_activations_within_ulps_of_numpy(act_id, max_ulp):
+    x = grid()
+    with np.errstate(all="ignore"):
+        want = NUMPY_ACT[act_id](x)
+    got = _engine.apply_activation(act_id, x)
+    err = ulps(got, want)
+    assert err.max() <= max_ulp, x[np.argmax(err)]
+    assert np.mean(err > 0) < 0.2  # most results equal to the last bit
+
+
+def test_sigmoid_within_half_an_ulp_of_one_of_numpy():
+    """(tanh(x/2) + 1) / 2 cancels for negative x (in numpy too): absolute error bound."""
+    x = grid(1)
+    with np.errstate(all="ignore"):
+        want = NUMPY_ACT[6](x)
+    got = _engine.apply_activation(6, x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    assert np.max(np.abs(got[ok] - want[ok])) <= 2.0**-53
+    assert ulps(got, want)[np.abs(want) >= 0.5].max() <= 2
+
+
+@pytest.mark.parametrize("act_id", FAST_EXACT_IDS)
+def test_arithmetic_activations_equal_numpy(act_id):
+    x = grid(2)
+    with np.errstate(all="ignore"):
+        want = NUMPY_ACT[act_id](x)
+    np.testing.assert_array_equal(_engine.apply_activation(act_id, x), want)
+
+
+def _libm_periodic(fn):
+    def f(v):
+        y = math.pi * v
+        return fn(y) if math.isfinite(y) else math.nan
+    return f
+
+
+LIBM = {3: _libm_periodic(math.sin), 4: lambda v: math.exp(-v * v / 2.0), 5: math.tanh,
+        6: lambda v: (math.tanh(v / 2.0) + 1.0) / 2.0, 10: _libm_periodic(math.cos)}
+
+
+@pytest.mark.parametrize("act_id", TRANSCENDENTAL)
+def test_exact_math_activations_are_libm(act_id):
+    x = grid(3)[::37]
+    want = np.array([LIBM[act_id](float(v)) for v in x])
+    np.testing.assert_array_equal(_engine.apply_activation(act_id, x, exact_math=True), want)
+
+
+def test_special_values():
+    inf, nan = np.inf, np.nan
+    x = np.array([0.0, -0.0, inf, -inf, nan, 5e-324, -5e-324])
+    got = {a: _engine.apply_activation(a, x) for a in TRANSCENDENTAL}
+    np.testing.assert_array_equal(got[3], [0.0, -0.0, nan, nan, nan, np.pi * 5e-324,
+                                           -np.pi * 5e-324])
+    assert np.signbit(got[3][1]) and not np.signbit(got[3][0])
+    np.testing.assert_array_equal(got[10], [1.0, 1.0, nan, nan, nan, 1.0, 1.0])
+    np.testing.assert_array_equal(got[4], [1.0, 1.0, 0.0, 0.0, nan, 1.0, 1.0])
+    np.testing.assert_array_equal(got[5], [0.0, -0.0, 1.0, -1.0, nan, 5e-324, -5e-324])
+    assert np.signbit(got[5][1])
+    np.testing.assert_array_equal(got[6], [0.5, 0.5, 1.0, 0.0, nan, 0.5, 0.5])
+    # gaussian underflows through the subnormals to 0 as numpy's exp does
+    t = -np.linspace(700.0, 746.0, 4001)
+    x = np.sqrt(-2.0 * t)
+    with np.errstate(under="ignore"):
+        want = NUMPY_ACT[4](x)
+    assert ulps(_engine.apply_activation(4, x), want).max() <= 1
+    # sin and cos of huge arguments: libm, as numpy
+    big = np.array([2.0**40 / np.pi * 1.5, 1e20, -3e300, 2.0**60 + 1.0])
+    np.testing.assert_array_equal(_engine.apply_activation(3, big), np.sin(np.pi * big))
+    np.testing.assert_array_equal(_engine.apply_activation(10, big), np.cos(np.pi * big))
+
+
+def test_lanes_are_independent():
+    """One lane's value never depends on its neighbours (a nan or a libm fallback included)."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-5, 5, 64)
+    for a in range(1, 12):
+        alone = np.array([_engine.apply_activation(a, x[i:i + 1])[0] for i in range(len(x))])
+        x2 = x.copy()
+        x2[1::3] = np.nan
+        x2[2::5] = 1e20
+        mixed = _engine.apply_activation(a, x2)
+        keep = np.ones(len(x), bool)
+        keep[1::3] = keep[2::5] = False
+        np.testing.assert_array_equal(_engine.apply_activation(a, x), alone)
+        np.testing.assert_array_equal(mixed[keep], alone[keep])
+
+
 # ---------------------------------------------------------------------------- lockstep
 @pytest.mark.parametrize("act_id", range(1, 12))
 def test_lockstep_every_activation(act_id):
@@ -107,6 +237,22 @@ def test_lockstep_every_activation(act_id):
     for _ in range(3):
         net = random_net(rng, int(rng.integers(1, 12)), [act_id, act_id, 1])
         check_lockstep(net, init, 400, weight=WEIGHTS)
+
+
+@pytest.mark.parametrize("act_id", TRANSCENDENTAL)
+def test_lockstep_exact_math(act_id):
+    rng = np.random.default_rng(100 + act_id)
+    net = random_net(rng, 8, [act_id, act_id, 1])
+    check_lockstep(net, swingup_initial_states([act_id]), 300, weight=WEIGHTS, exact_math=True)
+
+
+def test_lockstep_episode_counts_around_the_lane_width():
+    """1, 7, 8, 9 and 21 episodes: padding lanes and the retiring of finished episodes."""
+    rng = np.random.default_rng(13)
+    net = random_net(rng, 10, list(range(1, 12)))
+    for weights, seeds in [([1.0], [0]), (WEIGHTS[:1], range(7)), (WEIGHTS[:4], [1, 2]),
+                           (WEIGHTS[:3], [3, 4, 5]), (np.linspace(-2, 2, 7), [6, 7, 8])]:
+        check_lockstep(net, swingup_initial_states(list(seeds)), 400, weight=np.asarray(weights))
 
 
 def test_lockstep_per_connection_weights():
@@ -122,23 +268,27 @@ def test_lockstep_champions(name):
 
 
 # ---------------------------------------------------------------------------- whole episodes
-def test_exact_activations_whole_episodes_equal_numpy():
+@pytest.mark.parametrize("task,ids", [(FAST, FAST_EXACT_IDS), (LIBM_TASK, LIBM_EXACT_IDS)],
+                         ids=["polynomials", "exact_math"])
+def test_exact_activations_whole_episodes_equal_numpy(task, ids):
     rng = np.random.default_rng(0)
-    nets = [random_net(rng, int(rng.integers(0, 15)), EXACT_IDS) for _ in range(8)]
-    fast = FAST.evaluate(nets, WEIGHTS, seed=5, n_repeats=3)
+    nets = [random_net(rng, int(rng.integers(0, 15)), ids) for _ in range(8)]
+    fast = task.evaluate(nets, WEIGHTS, seed=5, n_repeats=3)
     plain = PLAIN.evaluate(nets, WEIGHTS, seed=5, n_repeats=3)
     np.testing.assert_array_equal(fast, plain)
-    roll_f = FAST.rollouts(nets, WEIGHTS, seed=5, n_repeats=3)
+    roll_f = task.rollouts(nets, WEIGHTS, seed=5, n_repeats=3)
     roll_p = PLAIN.rollouts(nets, WEIGHTS, seed=5, n_repeats=3)
     np.testing.assert_array_equal(roll_f.steps, roll_p.steps)
     assert roll_f.steps.min() < 1000 < roll_f.steps.max() + 1  # some end early, some run out
 
 
-def test_per_connection_weights_whole_episodes_equal_numpy():
+@pytest.mark.parametrize("task,ids", [(FAST, FAST_EXACT_IDS), (LIBM_TASK, LIBM_EXACT_IDS)],
+                         ids=["polynomials", "exact_math"])
+def test_per_connection_weights_whole_episodes_equal_numpy(task, ids):
     rng = np.random.default_rng(2)
-    net = random_net(rng, 12, EXACT_IDS)
+    net = random_net(rng, 12, ids)
     cw = rng.normal(0, 1, size=(6, net.n_connections))
-    np.testing.assert_array_equal(FAST.evaluate_weights(net, cw, seed=3, n_repeats=3),
+    np.testing.assert_array_equal(task.evaluate_weights(net, cw, seed=3, n_repeats=3),
                                   PLAIN.evaluate_weights(net, cw, seed=3, n_repeats=3))
 
 
@@ -160,6 +310,11 @@ def test_batch_equals_one_network_at_a_time():
     for i, net in enumerate(nets):
         np.testing.assert_array_equal(batch[i], FAST.evaluate([net], WEIGHTS, seed=1,
                                                               n_repeats=2)[0])
+    # an episode's score does not depend on which lane it ran in, nor on its neighbours
+    for w in WEIGHTS[::2]:
+        np.testing.assert_array_equal(batch[:, list(WEIGHTS).index(w)],
+                                      FAST.evaluate(nets, np.array([w]), seed=1,
+                                                    n_repeats=2)[:, 0])
 
 
 # ---------------------------------------------------------------------------- edge cases
@@ -208,7 +363,7 @@ def test_non_finite_scores_worst_without_poisoning_the_batch():
     edges = [(0, 6)] + [(i, i + 1) for i in range(6, 15)] + [(15, 16), (15, 17), (16, 17)]
     boom = WannNetwork.from_edges(5, 1, acts, edges)
     rng = np.random.default_rng(7)
-    others = [random_net(rng, 6, EXACT_IDS) for _ in range(3)]
+    others = [random_net(rng, 6, FAST_EXACT_IDS) for _ in range(3)]
     roll = both([others[0], boom, others[1], others[2]])
     assert np.all(roll.scores[1, [0, 5]] == -1.0) and np.all(roll.steps[1, [0, 5]] == 1)
     assert np.all(roll.scores[1, 1:5] > -1.0)
@@ -223,7 +378,7 @@ def test_custom_activation_falls_back_to_numpy():
     net = WannNetwork.from_edges(5, 1, [1] * 6 + [act.id, 1], [(0, 6), (3, 6), (6, 7), (5, 7)])
     assert not net.uses_builtin_activations
     rng = np.random.default_rng(8)
-    builtin = random_net(rng, 5, EXACT_IDS)
+    builtin = random_net(rng, 5, FAST_EXACT_IDS)
     fast = FAST.evaluate([builtin, net], WEIGHTS, seed=2, n_repeats=2)
     np.testing.assert_array_equal(fast, PLAIN.evaluate([builtin, net], WEIGHTS, seed=2,
                                                        n_repeats=2))
@@ -241,5 +396,5 @@ def test_pruning_keeps_connection_order_for_weights():
     assert sorted(packed.conn_index.tolist()) == [i for i in range(6) if net.conn_dst[i] != 7]
     cw = np.random.default_rng(9).normal(size=(3, net.n_connections))
     check_lockstep(net, swingup_initial_states([5]), 300, conn_weights=cw)
-    np.testing.assert_array_equal(FAST.evaluate_weights(net, cw, seed=5, n_repeats=2),
+    np.testing.assert_array_equal(LIBM_TASK.evaluate_weights(net, cw, seed=5, n_repeats=2),
                                   PLAIN.evaluate_weights(net, cw, seed=5, n_repeats=2))

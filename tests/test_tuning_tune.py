@@ -136,7 +136,7 @@ def test_cma_tunes_swing_out_from_the_reference_bias():
                        rng=np.random.default_rng(0))
     test = task.evaluate_weights(net, res.conn_weights[None], seed=0, n_repeats=100)[0]
     start = task.evaluate_weights(net, res.start_weights[None], seed=0, n_repeats=100)[0]
-    assert start.mean() == pytest.approx(631.1, abs=0.1)
+    assert start.mean() == pytest.approx(631.372, abs=0.01)  # shared weight -1.5, default engine
     assert test.mean() > start.mean() + 150
 
 

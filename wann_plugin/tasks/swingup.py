@@ -330,6 +330,12 @@ class SwingUpTask(Task):
         (``wann_plugin._engine``; networks with custom activation ids fall back to numpy).
         ``"numpy"`` is the plain reference path (:meth:`WannNetwork.activate` plus
         :func:`swingup_step`), kept to test the engine against.
+    exact_math : bool, default=False
+        With ``engine="numba"``: compute the sin, cos, gaussian, tanh and sigmoid nodes with
+        the C library instead of the engine's SIMD polynomials (which agree with numpy to
+        1-2 ulp). Slower; the scores then equal the numpy path's wherever numpy and libm
+        compute the same functions (see ``wann_plugin._engine``). The physics is exact
+        either way.
 
     Notes
     -----
@@ -366,8 +372,10 @@ class SwingUpTask(Task):
     n_inputs = 5
     n_outputs = 1
     worst_score = -1.0
+    exact_math = False  # class default: tasks pickled before the option existed load as before
 
-    def __init__(self, max_steps: int = 1000, engine: str = "numba", *, name: str = "swingup"):
+    def __init__(self, max_steps: int = 1000, engine: str = "numba", *, exact_math: bool = False,
+                 name: str = "swingup"):
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)):
             raise TypeError(f"[{name}] max_steps must be an int, got {max_steps!r}")
         if max_steps < 1:
@@ -378,12 +386,17 @@ class SwingUpTask(Task):
                 f"[{name}] engine == {engine!r}, must be one of {ENGINES}"
                 + (f"; did you mean {hint[0]!r}?" if hint else "")
             )
+        if not isinstance(exact_math, (bool, np.bool_)):
+            raise TypeError(f"[{name}] exact_math must be a bool, got {exact_math!r}")
         self.max_steps = int(max_steps)
         self.engine = engine
+        self.exact_math = bool(exact_math)
         self.name = name
 
     def __repr__(self) -> str:
-        return f"SwingUpTask(max_steps={self.max_steps}, engine={self.engine!r}, name={self.name!r})"
+        exact = ", exact_math=True" if self.exact_math else ""
+        return (f"SwingUpTask(max_steps={self.max_steps}, engine={self.engine!r}{exact}, "
+                f"name={self.name!r})")
 
     # ------------------------------------------------------------------ public scoring
     def evaluate(self, nets: Sequence[WannNetwork], weights: np.ndarray, *, seed: int,
@@ -491,7 +504,8 @@ class SwingUpTask(Task):
             from wann_plugin import _engine
 
             s, n = _engine.run_shared([nets[i] for i in fast], weights, init,
-                                      max_steps=self.max_steps, worst=self.worst_score)
+                                      max_steps=self.max_steps, worst=self.worst_score,
+                                      exact_math=self.exact_math)
             scores[fast], steps[fast] = s, n
         ep_weight = np.repeat(weights, n_r)
         ep_init = np.tile(init, (n_w, 1))
@@ -509,7 +523,7 @@ class SwingUpTask(Task):
             from wann_plugin import _engine
 
             return _engine.run_conn(net, cw, init, max_steps=self.max_steps,
-                                    worst=self.worst_score)
+                                    worst=self.worst_score, exact_math=self.exact_math)
         s, n = _rollout_numpy(net, np.tile(init, (n_s, 1)), self.max_steps, self.worst_score,
                               conn_weights=np.repeat(cw, n_r, axis=0))
         return s.reshape(n_s, n_r), n.reshape(n_s, n_r)
@@ -584,9 +598,11 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
     return ret, steps
 
 
-def swingup_hard(max_steps: int = 200, engine: str = "numba") -> SwingUpTask:
+def swingup_hard(max_steps: int = 200, engine: str = "numba",
+                 exact_math: bool = False) -> SwingUpTask:
     """The reference's ``swingup_hard``: swing-up with 200-step episodes (2 s to swing up)."""
-    return SwingUpTask(max_steps=max_steps, engine=engine, name="swingup_hard")
+    return SwingUpTask(max_steps=max_steps, engine=engine, exact_math=exact_math,
+                       name="swingup_hard")
 
 
 register_task("swingup", SwingUpTask)
