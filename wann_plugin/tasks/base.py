@@ -134,6 +134,17 @@ class Task:
             "mean": float(scores.mean()),
         }
 
+    def check_call(self, weights: np.ndarray, n_repeats: int) -> np.ndarray:
+        """The shared weights of an :meth:`evaluate` call as a flat float array, after checking
+        them (non-empty, finite) and ``n_repeats`` (an int >= 1); :class:`TaskError` otherwise."""
+        w = np.asarray(weights, dtype=float).ravel()
+        if w.size == 0 or not np.all(np.isfinite(w)):
+            raise TaskError(f"weights must be a non-empty array of finite values, got {weights!r}")
+        if (isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer))
+                or n_repeats < 1):
+            raise TaskError(f"n_repeats == {n_repeats!r}, must be an int >= 1")
+        return w
+
     def check_conn_weights(self, net: WannNetwork, conn_weights: np.ndarray) -> np.ndarray:
         """``conn_weights`` as a float array of shape ``(n_sets, n_connections)``, or a
         :class:`TaskError` naming the network and the shape it got."""

@@ -261,7 +261,7 @@ class ClassifyTask(Task):
 
         One forward per network over all weights, repetitions and samples.
         """
-        w = self._check_call(weights, n_repeats)
+        w = self.check_call(weights, n_repeats)
         for net in nets:
             self.check_network(net)
         idx = self.batch_indices(seed, n_repeats)
@@ -289,7 +289,7 @@ class ClassifyTask(Task):
                          n_repeats: int = 1) -> np.ndarray:
         """-mean cross-entropy under per-connection weights ``(n_sets, n_connections)``:
         ``(n_sets, n_repeats)``."""
-        self._check_call(np.zeros(1), n_repeats)
+        self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
         idx = self.batch_indices(seed, n_repeats)
         scores = np.empty((len(cw), n_repeats))
@@ -299,14 +299,6 @@ class ClassifyTask(Task):
             scores[:, reps], _ = self._scores(y_hat.reshape(len(cw), R, B, -1),
                                               self.y_train[idx[reps]][None])
         return scores
-
-    def _check_call(self, weights: np.ndarray, n_repeats: int) -> np.ndarray:
-        w = np.asarray(weights, dtype=float).ravel()
-        if w.size == 0 or not np.all(np.isfinite(w)):
-            raise TaskError(f"weights must be a non-empty array of finite values, got {weights!r}")
-        if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-            raise TaskError(f"n_repeats == {n_repeats!r}, must be an int >= 1")
-        return w
 
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:

@@ -640,7 +640,7 @@ class GymTask(Task):
 
         All ``n_weights * n_repeats`` episodes of one network run as one vector-env batch.
         """
-        w = self._check_call(weights, n_repeats)
+        w = self.check_call(weights, n_repeats)
         out = np.empty((len(nets), len(w), n_repeats))
         timings: dict[str, float] = {}
         for k, net in enumerate(nets):
@@ -656,7 +656,7 @@ class GymTask(Task):
                          n_repeats: int = 1) -> np.ndarray:
         """Returns under per-connection weight vectors ``(n_sets, n_connections)``:
         ``(n_sets, n_repeats)``."""
-        self._check_call(np.zeros(1), n_repeats)
+        self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
         return self._rollouts(_Forward(net, self.engine, conn_weights=cw), cw.shape[0],
                               n_repeats, seed)
@@ -683,14 +683,6 @@ class GymTask(Task):
         if x.shape[0] > n:
             x = x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], n, replace=False))]
         return x
-
-    def _check_call(self, weights: np.ndarray, n_repeats: int) -> np.ndarray:
-        w = np.asarray(weights, dtype=float).ravel()
-        if w.size == 0 or not np.all(np.isfinite(w)):
-            raise TaskError(f"weights must be a non-empty array of finite values, got {weights!r}")
-        if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-            raise TaskError(f"n_repeats == {n_repeats!r}, must be an int >= 1")
-        return w
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

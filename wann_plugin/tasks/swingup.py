@@ -26,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks.base import Task, register_task
+from wann_plugin.tasks.base import Task, TaskError, register_task
 
 __all__ = [
     "CartPoleSwingUpEnv",
@@ -447,7 +447,7 @@ class SwingUpTask(Task):
         ndarray of shape (n_sets, n_repeats)
         """
         self.check_network(net)
-        cw = _check_conn_weights(net, conn_weights)
+        cw = self._engine_conn_weights(net, conn_weights)
         init = self._initial_states(seed, n_repeats)
         return self._run_conn(net, cw, init)[0]
 
@@ -475,11 +475,19 @@ class SwingUpTask(Task):
             raise ValueError("give exactly one of weight= and conn_weights=")
         init = swingup_initial_states(seeds)
         if conn_weights is not None:
-            cw = _check_conn_weights(net, np.asarray(conn_weights, dtype=float)[None, :])
+            cw = self._engine_conn_weights(net, np.asarray(conn_weights, dtype=float)[None, :])
             return self._run_conn(net, cw, init)[0][0]
         return self._run_shared([net], _check_weights([weight]), init).scores[0, 0]
 
     # ------------------------------------------------------------------ internals
+    def _engine_conn_weights(self, net: WannNetwork, conn_weights) -> np.ndarray:
+        """:meth:`Task.check_conn_weights`, plus what the engine needs: finite values in a
+        contiguous array."""
+        cw = self.check_conn_weights(net, conn_weights)
+        if not np.all(np.isfinite(cw)):
+            raise TaskError(f"conn_weights for network {net.key!r} must be finite")
+        return np.ascontiguousarray(cw)
+
     def _initial_states(self, seed: int, n_repeats: int) -> np.ndarray:
         seed = _check_seed(seed, f"[{self.name}] seed")
         if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)):
@@ -538,16 +546,6 @@ def _check_weights(weights) -> np.ndarray:
     return w
 
 
-def _check_conn_weights(net: WannNetwork, conn_weights) -> np.ndarray:
-    cw = np.asarray(conn_weights, dtype=float)
-    if cw.ndim != 2 or cw.shape[1] != net.n_connections or cw.shape[0] == 0:
-        raise ValueError(
-            f"conn_weights must have shape (n_sets, {net.n_connections}) for network "
-            f"{net.key!r}, got {cw.shape}"
-        )
-    if not np.all(np.isfinite(cw)):
-        raise ValueError(f"conn_weights for network {net.key!r} must be finite")
-    return np.ascontiguousarray(cw)
 
 
 def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: float, *,
