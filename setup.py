@@ -23,6 +23,7 @@ setup(
         "networkx>=3.2,<4",
         "gymnasium[box2d]>=1.0,<2",
         "matplotlib>=3.8,<4",
+        "pillow>=10.1,<14",  # wann render: GIF frames and their labels
         "tqdm>=4.66,<5",
         "numba>=0.60,<1",
         "scikit-learn>=1.4,<2",  # the digits task's data set

@@ -684,6 +684,53 @@ class GymTask(Task):
             x = x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], n, replace=False))]
         return x
 
+    # ------------------------------------------------------------------ one episode, watched
+    def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """One environment as the task runs it (time limit, env options); with
+        ``render_mode="rgb_array"`` its ``render()`` returns frames (``wann render``).
+
+        Raises
+        ------
+        TaskError
+            If the environment does not offer that render mode.
+        """
+        env = self._make_env()
+        if render_mode is not None:
+            modes = env.metadata.get("render_modes", [])
+            if render_mode not in modes:
+                env.close()
+                raise TaskError(f"env {self._env_label()!r} cannot render {render_mode!r} "
+                                f"frames (its render modes: {modes or 'none'})")
+            # the same env object the task would make; rendering does not change its dynamics
+            env.unwrapped.render_mode = render_mode
+        return env
+
+    def policy(self, net: WannNetwork, *, weight: float | None = None,
+               conn_weights: np.ndarray | None = None) -> Callable[[Any], np.ndarray | None]:
+        """The evaluator's mapping from one raw observation to one action, for ``net`` with
+        every connection at ``weight`` (or with tuned ``conn_weights``): the same encoding,
+        normalisation, forward engine and :meth:`map_actions`. Returns ``None`` where the
+        network output is not finite (the evaluator then ends the episode, scoring it as
+        :attr:`worst_score`)."""
+        self.check_network(net)
+        if (weight is None) == (conn_weights is None):
+            raise TaskError("give exactly one of weight= and conn_weights=")
+        if conn_weights is None:
+            forward = _Forward(net, self.engine, weights=self.check_call([weight], 1))
+        else:
+            forward = _Forward(net, self.engine,
+                               conn_weights=self.check_conn_weights(net, [conn_weights]))
+        zero = np.zeros(1, dtype=np.int64)
+
+        def act(obs: Any) -> np.ndarray | None:
+            x = self._encode_batch(self._batch_of_one(self.observation_space, obs))
+            y = forward(x, zero, zero)
+            if not np.all(np.isfinite(y)):
+                return None
+            return self.map_actions(y)[0]
+
+        return act
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Close the cached vector environments (they are rebuilt on the next call)."""
