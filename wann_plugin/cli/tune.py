@@ -1,0 +1,103 @@
+"""``wann tune``: tune per-connection weights of a network and save it with them (thin shell
+over :func:`wann_plugin.tuning.tune_weights`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wann_plugin.cli._common import CliError, parse_task_options
+from wann_plugin.cli._tuning_options import (
+    add_tuning_arguments,
+    load_task_and_network,
+    progress_printer,
+    tuning_kwargs,
+)
+
+__all__ = ["add_parser", "run_tune"]
+
+
+def run_tune(args) -> int:
+    """``wann tune``: tune per-connection weights and save the network with them."""
+    from wann_plugin.io import save_network
+    from wann_plugin.tuning import tune_weights
+
+    task, loaded = load_task_and_network(args)
+    net = loaded.net
+    kw = tuning_kwargs(args)
+    if args.test_episodes < 0:
+        raise CliError(f"--test-episodes == {args.test_episodes}, must be >= 0")
+    if args.weight_bias is not None:
+        start, start_note = float(args.weight_bias), f"shared weight {args.weight_bias:+g}"
+    elif loaded.conn_weights is not None:
+        start, start_note = loaded.conn_weights, "the file's tuned weights"
+    else:
+        start, start_note = None, "the best shared weight"
+    stream = sys.stderr if args.json else sys.stdout
+    print(f"wann tune: {Path(args.network).name} on {task.name}, {net.n_connections} "
+          f"connections, method {args.method}, {args.generations} generations, start from "
+          f"{start_note}, seed {args.seed}", file=stream, flush=True)
+    try:
+        result = tune_weights(task, net, rng=np.random.default_rng(args.seed),
+                              method=args.method, start=start, generations=args.generations,
+                              n_repeats=args.repeats, n_validation=args.validation_episodes,
+                              callback=progress_printer(stream), **kw)
+    except (TypeError, ValueError) as exc:
+        if type(exc).__name__ in ("TaskError", "UnknownTaskError"):
+            raise
+        raise CliError(str(exc)) from None
+    summary: dict[str, Any] = {
+        "network": str(args.network), "task": task.name, "method": args.method,
+        "generations": args.generations, "seed": args.seed, "repeats": args.repeats,
+        "start": ("best shared weight" if start is None else
+                  "given weights" if np.ndim(start) else float(start)),
+        "start_validation_score": result.start_score,
+        "validation_score": result.validation_score,
+        "training_episodes": result.n_episodes,
+    }
+    if result.shared is not None:
+        summary["best_shared_weight"] = result.shared.weight
+    if args.test_episodes:
+        scores = np.asarray(task.evaluate_weights(net, result.conn_weights[None], seed=0,
+                                                  n_repeats=args.test_episodes))[0]
+        summary["test"] = {"episodes": args.test_episodes, "seeds": f"0..{args.test_episodes - 1}",
+                           "mean": float(scores.mean()), "std": float(scores.std())}
+    out = Path(args.out) if args.out else Path(f"{Path(args.network).stem}.{args.method}.json")
+    meta = dict(loaded.meta or {})
+    meta.update({"tuning": {**summary, "task_options": parse_task_options(args.task_option),
+                            "history": [r.to_dict() for r in result.history]}})
+    save_network(out, net, conn_weights=result.conn_weights, meta=meta)
+    summary["out"] = str(out)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        line = (f"tuned: validation {result.validation_score:.4g} (start "
+                f"{result.start_score:.4g})")
+        if "test" in summary:
+            t = summary["test"]
+            line += f"; test {t['mean']:.4g} +/- {t['std']:.3g} over {t['episodes']} episodes"
+        print(line)
+        print(f"saved {out} (score it with: wann evaluate {out} --task {task.name})")
+    return 0
+
+
+def add_parser(subparsers):
+    """Add ``wann tune NETWORK --task T --method M ...`` to the ``wann`` subparsers."""
+    p = subparsers.add_parser(
+        "tune", help="tune each connection's weight of a network on a task",
+        description="Tune per-connection weights (PEPG, CMA-ES, or a steady-state GA with "
+                    "Gaussian or safe mutations) and save the network with them as JSON. "
+                    "Progress is printed per generation.")
+    add_tuning_arguments(p)
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="where to save the tuned network (default NETWORK_STEM.METHOD.json)")
+    p.add_argument("--test-episodes", type=int, default=100,
+                   help="score the result on episodes 0..N-1 at the end (default 100; 0 skips)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON summary on stdout (progress goes to stderr)")
+    p.set_defaults(func=run_tune)
+    return p
