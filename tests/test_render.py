@@ -1,5 +1,6 @@
 """wann_plugin.render: episodes drawn from the task's own code, checked on real frames."""
 
+import shutil
 import subprocess
 
 import numpy as np
@@ -88,6 +89,8 @@ def test_render_gif_side_by_side(tmp_path, swing):
     assert (frames[5][:40, 3:150] != frames[15][:40, 3:150]).any()  # the running return
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                    reason="ffmpeg is not installed (Debian: apt-get install ffmpeg)")
 def test_render_mp4(tmp_path, swing):
     res = R.render(SwingUpTask(max_steps=100), swing, tmp_path / "one.mp4", [1.0], every=5)
     probe = subprocess.run(
