@@ -75,7 +75,7 @@ def test_render_gif_side_by_side(tmp_path, swing):
     assert res.n_frames == len(frames) == 21  # steps 0, 10, ..., 200
     assert frames[0].shape == (int(round(250 * 300 / 400)), 600, 3)
     tr = R.swingup_trajectories(task, swing, [-1.0, 1.5])
-    np.testing.assert_allclose(res.returns, tr.returns)
+    np.testing.assert_array_equal(res.returns, [tr.returns])
     for k in (0, 12, 20):  # the drawn cart is where the trajectory says, in both panels
         for p in range(2):
             panel = frames[k][:, 300 * p:300 * (p + 1)]
@@ -104,16 +104,16 @@ def test_render_mp4(tmp_path, swing):
 def test_render_gym_discrete_and_biped_score_as_the_evaluator(tmp_path):
     cart = GymTask("CartPole-v1", max_steps=100)
     net = WannNetwork.from_edges(4, 2, [1] * 7, [(3, 5), (4, 6)])
-    res = R.render(cart, net, tmp_path / "cp.gif", [-1.0, 1.0], seed=5, every=1)
-    np.testing.assert_array_equal(res.returns,
-                                  cart.evaluate([net], np.array([-1.0, 1.0]), seed=5)[0, :, 0])
-    assert res.n_frames == 1 + max(res.returns)  # CartPole pays 1 per step
+    res = R.render(cart, net, tmp_path / "cp.gif", [-1.0, 1.0], seed=5, every=1, n_episodes=2)
+    np.testing.assert_array_equal(res.returns, cart.evaluate(
+        [net], np.array([-1.0, 1.0]), seed=5, n_repeats=2)[0].T)
+    assert res.n_frames == 2 + res.returns.max(axis=1).sum()  # CartPole pays 1 per step
 
     biped_net = load_network(reference_path("biped.out"), n_inputs=24, n_outputs=4).net
     biped = BipedTask(fall_penalty=False, max_steps=120)
     res = R.render(biped, biped_net, tmp_path / "biped.gif", [-1.5, 1.0], every=4)
     np.testing.assert_array_equal(
-        res.returns, biped.evaluate([biped_net], np.array([-1.5, 1.0]), seed=0)[0, :, 0])
+        res.returns[0], biped.evaluate([biped_net], np.array([-1.5, 1.0]), seed=0)[0, :, 0])
     frames = gif_frames(res.path)
     assert len(frames) == 31 and frames[0].shape[1] == 800
     assert (frames[0][100:, :400] != frames[-1][100:, :400]).mean() > 0.01  # the walker moved
@@ -133,7 +133,7 @@ def test_render_carracing(tmp_path):
     net = WannNetwork.from_edges(3, 3, [1] * 7, [(0, 4), (0, 5), (2, 6)])
     res = R.render(task, net, tmp_path / "car.gif", [1.0], every=10)
     assert res.n_frames == 4
-    assert res.returns[0] == task.evaluate([net], np.array([1.0]), seed=0)[0, 0, 0]
+    assert res.returns[0, 0] == task.evaluate([net], np.array([1.0]), seed=0)[0, 0, 0]
     frame = gif_frames(res.path)[-1]
     assert frame.shape == (267, 400, 3) and frame[..., 1].mean() > frame[..., 2].mean()  # grass
 

@@ -11,6 +11,7 @@ Each panel carries its shared weight and running return; several weights play si
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -366,18 +367,20 @@ def _write_mp4(frames: Iterable[np.ndarray], path: Path, fps: float) -> int:
 
 @dataclass(frozen=True)
 class RenderResult:
-    """What :func:`render` wrote: the file, its frame count, and each panel's return."""
+    """What :func:`render` wrote: the file, its frame count, and the returns
+    ``(n_episodes, n_panels)`` (episode ``r`` has seed ``seed + r``)."""
 
     path: Path
     n_frames: int
-    returns: tuple[float, ...]
+    returns: np.ndarray
 
 
 def render(task: Task, net: WannNetwork, path: str | os.PathLike,
            weights: Sequence[float] | None = (-1.0, 1.0), *,
-           conn_weights: np.ndarray | None = None, seed: int = 0, every: int | None = None,
-           fps: float | None = None, width: int = 400) -> RenderResult:
-    """Play one episode per shared weight (side by side) and write the animation.
+           conn_weights: np.ndarray | None = None, seed: int = 0, n_episodes: int = 1,
+           every: int | None = None, fps: float | None = None,
+           width: int = 400) -> RenderResult:
+    """Play episodes with each shared weight (side by side) and write the animation.
 
     Parameters
     ----------
@@ -391,7 +394,9 @@ def render(task: Task, net: WannNetwork, path: str | os.PathLike,
     conn_weights : ndarray of shape (n_connections,), optional
         Tuned weights (one panel).
     seed : int, default=0
-        Episode seed (every panel plays the same episode).
+        Seed of the first episode (every panel plays the same episodes).
+    n_episodes : int, default=1
+        Episodes one after another, with seeds ``seed .. seed + n_episodes - 1``.
     every : int, optional
         Keep every ``every``-th step (default: 4 for swing-up, 2 for gymnasium envs).
     fps : float, optional
@@ -415,16 +420,19 @@ def render(task: Task, net: WannNetwork, path: str | os.PathLike,
         raise RenderError("give at least one shared weight")
     swing = isinstance(task, SwingUpTask)
     every = (4 if swing else 2) if every is None else every
-    if isinstance(every, bool) or int(every) != every or every < 1:
-        raise RenderError(f"every == {every!r}, must be an int >= 1")
+    for key, value in (("every", every), ("n_episodes", n_episodes)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise RenderError(f"{key} == {value!r}, must be an int >= 1")
     if fps is None:
         base = 100.0 if swing else float(_render_fps(task))
         fps = base / every
-    returns: list[float] = []
-    frames = render_frames(task, net, weights, conn_weights=conn_weights, seed=seed,
-                           every=int(every), width=width, returns=returns)
+    returns: list[list[float]] = [[] for _ in range(int(n_episodes))]
+    frames = itertools.chain.from_iterable(
+        render_frames(task, net, weights, conn_weights=conn_weights, seed=seed + r,
+                      every=int(every), width=width, returns=returns[r])
+        for r in range(int(n_episodes)))
     n = write_animation(frames, path, fps=fps)
-    return RenderResult(Path(path), n, tuple(returns))
+    return RenderResult(Path(path), n, np.array(returns))
 
 
 def _render_fps(task: GymTask) -> float:

@@ -1,4 +1,4 @@
-"""The ``wann`` command: ``wann run``, ``wann evaluate``, ``wann tune``, ``wann report``.
+"""The ``wann`` command: ``wann run``, ``evaluate``, ``tune``, ``report``, ``render``, ``show``.
 
 Each subcommand is one module of this package and a thin shell over the library. Options
 that several subcommands share (task, task options, network, weights, seed, ``--import``)
@@ -28,10 +28,10 @@ __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "import_user_code", "main"
            "parse_task_options"]
 
 #: The subcommand modules, in the order ``wann --help`` lists them.
-SUBCOMMANDS = ("run", "evaluate", "tune", "report")
+SUBCOMMANDS = ("run", "evaluate", "tune", "report", "render", "show")
 
 # options whose value may start with "-" (a negative number)
-_LIST_OPTIONS = ("--weights", "--weight-bias", "--seed")
+_LIST_OPTIONS = ("--weights", "--weight-bias", "--seed", "--weight", "--grid")
 
 
 def build_parser() -> argparse.ArgumentParser:
