@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks import GymTask, TaskError, check_task, make_task
-from wann_plugin.tasks.gym import GENERIC_WORST_SCORE, _Forward
+from wann_plugin.tasks.gym import GENERIC_WORST_SCORE
 
 WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])
 
@@ -128,19 +128,6 @@ def test_evaluate_weights_matches_shared_weight():
     np.testing.assert_allclose(per_conn, shared, rtol=1e-8)
     with pytest.raises(TaskError, match=r"conn_weights must have shape \(n_sets, "):
         task.evaluate_weights(net, cw[:, :-1], seed=2)
-
-
-def test_numba_forward_matches_numpy_on_every_activation():
-    net = random_net(24, 4, 40, 0.15, seed=9, acts=tuple(range(1, 12)))
-    x = np.random.default_rng(0).normal(size=(30, 24)) * 2
-    rows, cols = np.arange(30), np.repeat(np.arange(6), 5)
-    fast = _Forward(net, "numba", weights=WEIGHTS)(x, rows, cols)
-    slow = _Forward(net, "numpy", weights=WEIGHTS)(x, rows, cols)
-    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(fast, net.activate(x, WEIGHTS[cols]), rtol=1e-12, atol=1e-12)
-    cw = np.random.default_rng(1).normal(size=(6, net.n_connections))
-    fast = _Forward(net, "numba", conn_weights=cw)(x, rows, cols)
-    np.testing.assert_allclose(fast, net.activate_weights(x, cw[cols]), rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- action mapping

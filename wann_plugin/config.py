@@ -32,7 +32,7 @@ from typing import Any
 import neat
 
 from wann_plugin._config_checks import ConfigError
-from wann_plugin.evaluation import _ON_ERROR, DEFAULT_WEIGHTS, WannEvaluator
+from wann_plugin.evaluation import DEFAULT_WEIGHTS, ON_ERROR_CHOICES, WannEvaluator
 from wann_plugin.genome import WannGenome
 from wann_plugin.io import atomic_write_text
 from wann_plugin.reproduction import WannReproduction, WannSpeciesSet
@@ -117,8 +117,8 @@ def _parse_eval(path: Path, section: dict) -> dict:
                     raise ConfigError(f"{where}: must be >= 1")
                 out[key] = v
             elif key == "on_error":
-                if raw not in _ON_ERROR:
-                    raise ConfigError(f"{where}: must be one of {', '.join(_ON_ERROR)}")
+                if raw not in ON_ERROR_CHOICES:
+                    raise ConfigError(f"{where}: must be one of {', '.join(ON_ERROR_CHOICES)}")
                 out[key] = raw
         except ValueError as exc:
             if isinstance(exc, ConfigError):

@@ -46,13 +46,15 @@ from wann_plugin.parallel import (
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import Task
 
-__all__ = ["DEFAULT_WEIGHTS", "EvaluationError", "EvaluationWarning", "WannEvaluator",
+__all__ = ["DEFAULT_WEIGHTS", "ON_ERROR_CHOICES", "EvaluationError", "EvaluationWarning",
+           "WannEvaluator",
            "evaluate_batch"]
 
 #: The reference's shared weight series (``alg_wDist = "standard"``, 6 values).
 DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
-_ON_ERROR = ("fail", "worst")
+#: Values of ``on_error``: raise on a failing genome, or score it as the task's worst.
+ON_ERROR_CHOICES = ("fail", "worst")
 #: Batches per worker when ``batch_size`` is not given: enough to even out slow batches.
 BATCHES_PER_WORKER = 4
 
@@ -191,8 +193,8 @@ class WannEvaluator(BaseReporter):
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
                 batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size == {batch_size!r}, must be an int >= 1")
-        if on_error not in _ON_ERROR:
-            raise ValueError(f"on_error == {on_error!r}, must be one of {_ON_ERROR}")
+        if on_error not in ON_ERROR_CHOICES:
+            raise ValueError(f"on_error == {on_error!r}, must be one of {ON_ERROR_CHOICES}")
         if executor is not None and not (hasattr(executor, "submit") or callable(executor)):
             raise TypeError(f"executor must be a concurrent.futures.Executor or a factory "
                             f"returning one, got {type(executor).__name__}")

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from wann_plugin.compiled import ENGINES
 from wann_plugin.network import WannNetwork
 
-__all__ = ["Task", "TaskError", "UnknownTaskError", "check_task", "coerce_options", "register_task",
-           "make_task", "TASKS"]
+__all__ = ["ENGINES", "Task", "TaskError", "UnknownTaskError", "check_engine", "check_task",
+           "coerce_options", "register_task", "make_task", "TASKS"]
 
 
 class TaskError(ValueError):
@@ -170,6 +171,17 @@ class Task:
 
 #: Registered task factories by name; see :func:`register_task`.
 TASKS: dict[str, Callable[..., Task]] = {}
+
+
+def check_engine(engine: str, task: str) -> str:
+    """``engine`` if it is one of :data:`ENGINES` (``"numba"``: the compiled kernels of
+    :mod:`wann_plugin.compiled`, ``"numpy"``: :meth:`WannNetwork.activate`), else a
+    :class:`TaskError` naming the task and suggesting a close match."""
+    if engine not in ENGINES:
+        hint = difflib.get_close_matches(str(engine), ENGINES, n=1)
+        raise TaskError(f"task {task!r} option engine == {engine!r}, must be one of {ENGINES}"
+                        + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    return engine
 
 
 def register_task(name: str, factory: Callable[..., Task]) -> None:

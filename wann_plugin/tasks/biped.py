@@ -120,7 +120,8 @@ class BipedTask(GymTask):
     name = "biped"
 
     def __init__(self, *, fall_penalty: bool = True, max_steps: int = 0, hardcore: bool = False,
-                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 256):
+                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 256,
+                 exact_math: bool = False):
         self.fall_penalty = bool(fall_penalty)
         self.hardcore = bool(hardcore)
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
@@ -128,7 +129,7 @@ class BipedTask(GymTask):
         factory = functools.partial(make_biped_env, fall_penalty=self.fall_penalty,
                                     hardcore=self.hardcore, max_steps=int(max_steps))
         super().__init__(factory, max_steps=int(max_steps), worst_score=worst_score,
-                         engine=engine, max_envs=max_envs)
+                         engine=engine, max_envs=max_envs, exact_math=exact_math)
 
     def _env_label(self) -> str:
         return "BipedalWalkerHardcore-v3" if self.hardcore else "BipedalWalker-v3"

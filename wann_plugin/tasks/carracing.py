@@ -271,7 +271,8 @@ class CarRacingTask(GymTask):
     def __init__(self, *, max_steps: int = 0, encoder: Callable | None = None,
                  pca_components: int = 16, pca_frames: int = 2000, pca_seed: int = 0,
                  cache_dir: str = "", domain_randomize: bool = False,
-                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 48):
+                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 48,
+                 exact_math: bool = False):
         for key, value, low in (("pca_components", pca_components, 1),
                                 ("pca_frames", pca_frames, 2), ("max_steps", max_steps, 0)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -284,7 +285,7 @@ class CarRacingTask(GymTask):
             worst_score = -0.1 * steps - 101.0
         super().__init__("CarRacing-v3", max_steps=int(max_steps), encoder=encoder,
                          worst_score=worst_score, engine=engine, max_envs=max_envs,
-                         env_kwargs={"domain_randomize": bool(domain_randomize)})
+                         exact_math=exact_math, env_kwargs={"domain_randomize": bool(domain_randomize)})
 
     def map_actions(self, outputs: np.ndarray) -> np.ndarray:
         """Reference ``vae_racing`` mapping: steer, gas from [-1, 1] to [0, 1], brake."""

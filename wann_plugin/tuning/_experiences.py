@@ -37,10 +37,10 @@ def _swingup_inputs(task, net: WannNetwork, conn_weights: np.ndarray, seed: int,
     state = sw.swingup_initial_states([seed])
     if getattr(task, "engine", None) == "numba" and net.uses_builtin_activations:
         try:  # the compiled engine records the states it visits (its ``trace`` argument)
-            from wann_plugin import _engine
+            from wann_plugin.tasks.swingup import kernel
 
             trace = np.zeros((1, task.max_steps, 1, 6))
-            _, steps = _engine.run_conn(net, conn_weights[None], state,
+            _, steps = kernel.run_conn(net, conn_weights[None], state,
                                         max_steps=task.max_steps, worst=task.worst_score,
                                         trace=trace)
             seen = sw.swingup_observations(trace[0, :int(steps[0, 0]), 0, :4])

@@ -1,4 +1,4 @@
-"""The compiled swing-up engine against the plain numpy path (``SwingUpTask(engine="numpy")``).
+"""The compiled swing-up kernel against the plain numpy path (``SwingUpTask(engine="numpy")``).
 
 Swing-up episodes are chaotic: one ulp of difference in one step can move an episode's return
 by whole points hundreds of steps later. The engine computes sin, cos, the gaussian, tanh and
@@ -20,17 +20,17 @@ the engine is checked three ways:
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from wann_plugin import _engine
-from wann_plugin.activations import activation_by_id, register_activation
+from wann_plugin.activations import register_activation
+from wann_plugin.compiled import KernelLayout
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.swingup import (
     SwingUpTask,
+    kernel,
     swingup_initial_states,
     swingup_observations,
     swingup_step,
@@ -63,11 +63,11 @@ def check_lockstep(net, init, max_steps, *, weight=None, conn_weights=None, rtol
     n_ep = len(init) * (len(conn_weights) if weight is None else len(weight))
     trace = np.full((1, max_steps, n_ep, 6), np.nan)
     if conn_weights is None:
-        scores, steps = _engine.run_shared([net], weight, init, max_steps=max_steps, worst=-1.0,
+        scores, steps = kernel.run_shared([net], weight, init, max_steps=max_steps, worst=-1.0,
                                            trace=trace, exact_math=exact_math)
         ep_w = np.repeat(weight, len(init))
     else:
-        scores, steps = _engine.run_conn(net, conn_weights, init, max_steps=max_steps,
+        scores, steps = kernel.run_conn(net, conn_weights, init, max_steps=max_steps,
                                          worst=-1.0, trace=trace, exact_math=exact_math)
         ep_w = np.repeat(conn_weights, len(init), axis=0)
     scores, steps, tr = scores.reshape(-1), steps.reshape(-1), trace[0]
@@ -104,129 +104,6 @@ def check_lockstep(net, init, max_steps, *, weight=None, conn_weights=None, rtol
     bad[e_idx[~finite]] = True
     np.testing.assert_allclose(scores, np.where(bad, -1.0, sums), rtol=1e-12, atol=1e-9)
     return scores, steps
-
-
-# ---------------------------------------------------------------------------- activations
-def ulps(got, want):
-    """|got - want| in units of the last place of the larger; 0 where equal (nan == nan)."""
-    got, want = np.asarray(got, float), np.asarray(want, float)
-    same = (got == want) | (np.isnan(got) & np.isnan(want))
-    with np.errstate(invalid="ignore"):
-        err = np.abs(got - want) / np.spacing(np.maximum(np.abs(got), np.abs(want)))
-    return np.where(same, 0.0, err)
-
-
-def grid(seed=0):
-    """Dense samples of every range a node input can take, and the awkward points."""
-    rng = np.random.default_rng(seed)
-    sign = lambda n: rng.choice([-1.0, 1.0], n)  # noqa: E731
-    halves = np.arange(-4000, 4001) / 2.0  # sin(pi x) and cos(pi x) zeros and extrema
-    near_quadrants = np.round(rng.uniform(1, 2**38, 20_000)) * (np.pi / 2) / np.pi
-    parts = [
-        rng.uniform(-1, 1, 200_000), rng.uniform(-40, 40, 200_000),
-        rng.uniform(-1e6, 1e6, 50_000),
-        np.exp(rng.uniform(np.log(1e-320), np.log(1e300), 200_000)) * sign(200_000),
-        halves, np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf),
-        near_quadrants, np.nextafter(near_quadrants, np.inf),
-        np.array([0.0, -0.0, 5e-324, -5e-324, 2.2e-308, 1e-300, 0.5, 1.0, 1.5, 2.0, 3.0,
-                  19.0, 20.0, 37.4, 38.0, 708.0, 709.78, 1e3, 1e15, 1e16, 2.0**52, 1e20,
-                  1e300, np.finfo(float).max, 2.0**40 / np.pi, np.nextafter(2.0**40 / np.pi, 0),
-                  np.nextafter(2.0**40 / np.pi, np.inf)]),
-    ]
-    x = np.concatenate(parts)
-    return np.concatenate([x, -x])
-
-
-NUMPY_ACT = {a: activation_by_id(a).func for a in range(1, 12)}
-
-
-@pytest.mark.parametrize("act_id,max_ulp", [(3, 1), (4, 1), (5, 2), (10, 1)])
-def test_polynomial_activations_within_ulps_of_numpy(act_id, max_ulp):
-    x = grid()
-    with np.errstate(all="ignore"):
-        want = NUMPY_ACT[act_id](x)
-    got = _engine.apply_activation(act_id, x)
-    err = ulps(got, want)
-    assert err.max() <= max_ulp, x[np.argmax(err)]
-    assert np.mean(err > 0) < 0.2  # most results equal to the last bit
-
-
-def test_sigmoid_within_half_an_ulp_of_one_of_numpy():
-    """(tanh(x/2) + 1) / 2 cancels for negative x (in numpy too): absolute error bound."""
-    x = grid(1)
-    with np.errstate(all="ignore"):
-        want = NUMPY_ACT[6](x)
-    got = _engine.apply_activation(6, x)
-    assert np.array_equal(np.isnan(got), np.isnan(want))
-    ok = ~np.isnan(want)
-    assert np.max(np.abs(got[ok] - want[ok])) <= 2.0**-53
-    assert ulps(got, want)[np.abs(want) >= 0.5].max() <= 2
-
-
-@pytest.mark.parametrize("act_id", FAST_EXACT_IDS)
-def test_arithmetic_activations_equal_numpy(act_id):
-    x = grid(2)
-    with np.errstate(all="ignore"):
-        want = NUMPY_ACT[act_id](x)
-    np.testing.assert_array_equal(_engine.apply_activation(act_id, x), want)
-
-
-def _libm_periodic(fn):
-    def f(v):
-        y = math.pi * v
-        return fn(y) if math.isfinite(y) else math.nan
-    return f
-
-
-LIBM = {3: _libm_periodic(math.sin), 4: lambda v: math.exp(-v * v / 2.0), 5: math.tanh,
-        6: lambda v: (math.tanh(v / 2.0) + 1.0) / 2.0, 10: _libm_periodic(math.cos)}
-
-
-@pytest.mark.parametrize("act_id", TRANSCENDENTAL)
-def test_exact_math_activations_are_libm(act_id):
-    x = grid(3)[::37]
-    want = np.array([LIBM[act_id](float(v)) for v in x])
-    np.testing.assert_array_equal(_engine.apply_activation(act_id, x, exact_math=True), want)
-
-
-def test_special_values():
-    inf, nan = np.inf, np.nan
-    x = np.array([0.0, -0.0, inf, -inf, nan, 5e-324, -5e-324])
-    got = {a: _engine.apply_activation(a, x) for a in TRANSCENDENTAL}
-    np.testing.assert_array_equal(got[3], [0.0, -0.0, nan, nan, nan, np.pi * 5e-324,
-                                           -np.pi * 5e-324])
-    assert np.signbit(got[3][1]) and not np.signbit(got[3][0])
-    np.testing.assert_array_equal(got[10], [1.0, 1.0, nan, nan, nan, 1.0, 1.0])
-    np.testing.assert_array_equal(got[4], [1.0, 1.0, 0.0, 0.0, nan, 1.0, 1.0])
-    np.testing.assert_array_equal(got[5], [0.0, -0.0, 1.0, -1.0, nan, 5e-324, -5e-324])
-    assert np.signbit(got[5][1])
-    np.testing.assert_array_equal(got[6], [0.5, 0.5, 1.0, 0.0, nan, 0.5, 0.5])
-    # gaussian underflows through the subnormals to 0 as numpy's exp does
-    t = -np.linspace(700.0, 746.0, 4001)
-    x = np.sqrt(-2.0 * t)
-    with np.errstate(under="ignore"):
-        want = NUMPY_ACT[4](x)
-    assert ulps(_engine.apply_activation(4, x), want).max() <= 1
-    # sin and cos of huge arguments: libm, as numpy
-    big = np.array([2.0**40 / np.pi * 1.5, 1e20, -3e300, 2.0**60 + 1.0])
-    np.testing.assert_array_equal(_engine.apply_activation(3, big), np.sin(np.pi * big))
-    np.testing.assert_array_equal(_engine.apply_activation(10, big), np.cos(np.pi * big))
-
-
-def test_lanes_are_independent():
-    """One lane's value never depends on its neighbours (a nan or a libm fallback included)."""
-    rng = np.random.default_rng(5)
-    x = rng.uniform(-5, 5, 64)
-    for a in range(1, 12):
-        alone = np.array([_engine.apply_activation(a, x[i:i + 1])[0] for i in range(len(x))])
-        x2 = x.copy()
-        x2[1::3] = np.nan
-        x2[2::5] = 1e20
-        mixed = _engine.apply_activation(a, x2)
-        keep = np.ones(len(x), bool)
-        keep[1::3] = keep[2::5] = False
-        np.testing.assert_array_equal(_engine.apply_activation(a, x), alone)
-        np.testing.assert_array_equal(mixed[keep], alone[keep])
 
 
 # ---------------------------------------------------------------------------- lockstep
@@ -348,7 +225,7 @@ def test_unreachable_and_input_less_hidden_nodes():
     same = WannNetwork.from_edges(5, 1, acts, [(0, 8), (5, 8)])
     roll = both([with_dead, same])
     np.testing.assert_array_equal(roll.scores[0], roll.scores[1])
-    packed = _engine.pack_networks([with_dead])
+    packed = KernelLayout([with_dead])
     assert packed.n_nodes.tolist() == [8]  # bias, 5 inputs, the gaussian, the output
     # output with no input while hidden nodes exist
     orphan = WannNetwork.from_edges(5, 1, [1] * 6 + [5, 1], [(0, 6), (2, 6)])
@@ -391,7 +268,7 @@ def test_pruning_keeps_connection_order_for_weights():
     # node 7 is dead; per-connection weights must still land on the right connections
     net = WannNetwork.from_edges(5, 1, [1] * 6 + [3, 9, 1],
                                  [(0, 6), (1, 6), (2, 7), (6, 8), (4, 8), (3, 6)])
-    packed = _engine.pack_networks([net])
+    packed = KernelLayout([net])
     assert 2 not in packed.conn_index.tolist() or net.conn_dst[2] != 7
     assert sorted(packed.conn_index.tolist()) == [i for i in range(6) if net.conn_dst[i] != 7]
     cw = np.random.default_rng(9).normal(size=(3, net.n_connections))

@@ -1,0 +1,124 @@
+"""Networks as the flat arrays a compiled kernel walks, pruned to the nodes the outputs need.
+
+All networks of a batch are concatenated into flat arrays (activation id and incoming
+connection range per node, local source index per connection) with per-network offsets, by a
+compiled packer. Bias and inputs stay at their positions; of the other nodes only those
+:meth:`WannNetwork.required_nodes <wann_plugin.network.WannNetwork.required_nodes>` marks are
+kept (nodes that cannot reach an output cannot change it), in their order, so the outputs
+stay the last nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from wann_plugin.network import WannNetwork
+
+__all__ = ["KernelLayout"]
+
+
+class KernelLayout:
+    """A batch of networks as flat arrays (pruned to the nodes the outputs need).
+
+    Attributes
+    ----------
+    n_inputs, n_outputs : int
+        Shared by every network of the batch.
+    node_lo : ndarray of shape (n_nets,), int64
+        First node of each network in the flat node arrays.
+    n_nodes : ndarray of shape (n_nets,), int64
+        Kept nodes per network (bias and inputs included; the outputs are the last ones).
+    acts : ndarray of shape (total_nodes,), int64
+        Activation id per node.
+    cin_lo, cin_hi : ndarray of shape (total_nodes,), int64
+        Each node's incoming connections in the flat connection arrays.
+    conn_src : ndarray of shape (total_conns,), int64
+        Source of each connection, as a node index local to its network.
+    conn_lo : ndarray of shape (n_nets + 1,), int64
+        Each network's connection range.
+    conn_index : ndarray of shape (total_conns,), int64
+        The connection's index in its network (to place per-connection weights).
+    """
+
+    def __init__(self, nets: Sequence[WannNetwork]):
+        nets = list(nets)
+        shapes = {(net.n_inputs, net.n_outputs) for net in nets}
+        if len(shapes) > 1:
+            raise ValueError(f"networks of one batch must share inputs and outputs, got "
+                             f"{sorted(shapes)}")
+        self.n_inputs, self.n_outputs = shapes.pop() if shapes else (0, 1)
+        n_fixed = 1 + self.n_inputs
+        sizes = np.array([[net.n_nodes, net.n_connections] for net in nets],
+                         dtype=np.int64).reshape(-1, 2)
+        node_off = np.concatenate(([0], np.cumsum(sizes[:, 0])))
+        conn_off = np.concatenate(([0], np.cumsum(sizes[:, 1])))
+
+        def cat(parts, dtype=np.int64):
+            return np.concatenate([np.asarray(p, dtype=dtype) for p in parts]
+                                  or [np.zeros(0, dtype)])
+
+        keep = []
+        for net in nets:
+            k = net.required_nodes()
+            k[:n_fixed] = True
+            keep.append(k)
+        (self.node_lo, self.n_nodes, self.acts, self.cin_lo, self.cin_hi, self.conn_src,
+         self.conn_lo, self.conn_index) = _pack(
+            node_off, conn_off, cat([net.activations for net in nets]),
+            cat([net.in_ptr for net in nets]), cat([net.conn_src for net in nets]),
+            cat(keep, np.bool_), n_fixed)
+
+    def __len__(self) -> int:
+        return len(self.node_lo)
+
+
+@numba.njit(cache=True)
+def _pack(node_off, conn_off, acts_all, ptr_all, src_all, keep_all, n_fixed):
+    """Concatenate the kept nodes of networks given as concatenated ``activations``,
+    ``in_ptr`` (one longer per network), ``conn_src`` and keep masks, with the connections
+    into kept computed nodes in each network's CSR order."""
+    n_nets = node_off.shape[0] - 1
+    node_lo = np.zeros(n_nets, dtype=np.int64)
+    n_nodes = np.zeros(n_nets, dtype=np.int64)
+    conn_lo = np.zeros(n_nets + 1, dtype=np.int64)
+    acts = np.zeros(node_off[n_nets], dtype=np.int64)
+    cin_lo = np.zeros(node_off[n_nets], dtype=np.int64)
+    cin_hi = np.zeros(node_off[n_nets], dtype=np.int64)
+    conn_src = np.zeros(conn_off[n_nets], dtype=np.int64)
+    conn_index = np.zeros(conn_off[n_nets], dtype=np.int64)
+    max_n = 0
+    for k in range(n_nets):
+        max_n = max(max_n, node_off[k + 1] - node_off[k])
+    local = np.zeros(max_n, dtype=np.int64)
+    n_kept = 0
+    n_conns = 0
+    for k in range(n_nets):
+        n = node_off[k + 1] - node_off[k]
+        a0 = node_off[k]
+        p0 = node_off[k] + k  # in_ptr has n + 1 entries
+        s0 = conn_off[k]
+        node_lo[k] = n_kept
+        conn_lo[k] = n_conns
+        cnt = 0
+        for i in range(n):
+            if keep_all[a0 + i]:
+                local[i] = cnt
+                g = n_kept + cnt
+                acts[g] = acts_all[a0 + i]
+                cin_lo[g] = n_conns
+                if i >= n_fixed:
+                    for c in range(ptr_all[p0 + i], ptr_all[p0 + i + 1]):
+                        conn_src[n_conns] = local[src_all[s0 + c]]
+                        conn_index[n_conns] = c
+                        n_conns += 1
+                cin_hi[g] = n_conns
+                cnt += 1
+        n_nodes[k] = cnt
+        n_kept += cnt
+    conn_lo[n_nets] = n_conns
+    return (node_lo, n_nodes, acts[:n_kept].copy(), cin_lo[:n_kept].copy(),
+            cin_hi[:n_kept].copy(), conn_src[:n_conns].copy(), conn_lo,
+            conn_index[:n_conns].copy())
