@@ -53,8 +53,9 @@ _TWO_OVER_PI = 0.63661977236758138243
 _PIO2_1 = float.fromhex("0x1.921fb54442d18p+0")
 _PIO2_2 = float.fromhex("0x1.1a62633145c07p-54")
 _PIO2_3 = -float.fromhex("0x1.f1976b7ed8fbcp-110")
-#: sin and cos of pi*x use the polynomials for |pi*x| <= this, libm beyond (one ulp of
-#: pi*x is then 2**-12 and grows; the reduction above stays exact well past 2**40)
+#: sin and cos of ``pi * x`` use the polynomials for ``|pi * x| <= SINCOS_FAST_LIMIT``, libm
+#: beyond (one ulp of ``pi * x`` is then 2**-12 and grows; the reduction stays exact well
+#: past 2**40)
 SINCOS_FAST_LIMIT = 2.0**40
 # fdlibm's __kernel_sin / __kernel_cos on [-pi/4, pi/4]
 _S1, _S2, _S3 = -1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04
@@ -159,5 +160,5 @@ def vtanh(x):
 
 @numba.njit(error_model="numpy")
 def vabs(x):
-    """|x| (clears the sign bit: -0 -> 0, nan stays nan)."""
+    """``abs(x)`` (clears the sign bit: -0 -> 0, nan stays nan)."""
     return vfloat(vand(vbits(x), _ABS_MASK))

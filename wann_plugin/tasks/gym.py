@@ -604,10 +604,10 @@ class GymTask(Task):
         if (weight is None) == (conn_weights is None):
             raise TaskError("give exactly one of weight= and conn_weights=")
         if conn_weights is None:
-            forward = _Forward(net, self.engine, weights=self.check_call([weight], 1))
+            forward = self.forward(net, weights=self.check_call([weight], 1))
         else:
-            forward = _Forward(net, self.engine,
-                               conn_weights=self.check_conn_weights(net, [conn_weights]))
+            forward = self.forward(net,
+                                   conn_weights=self.check_conn_weights(net, [conn_weights]))
         zero = np.zeros(1, dtype=np.int64)
 
         def act(obs: Any) -> np.ndarray | None:

@@ -93,8 +93,7 @@ class SwingUpTask(Task):
     Examples
     --------
     >>> import numpy as np
-    >>> from wann_plugin.compiled import ENGINES
-from wann_plugin.network import WannNetwork
+    >>> from wann_plugin.network import WannNetwork
     >>> net = WannNetwork.from_edges(5, 1, [1] * 7, [(i, 6) for i in range(6)])
     >>> task = SwingUpTask(max_steps=200)
     >>> task.evaluate([net], np.array([-1.0, 1.0]), seed=0, n_repeats=2).shape
@@ -197,8 +196,7 @@ from wann_plugin.network import WannNetwork
 
         Examples
         --------
-        >>> from wann_plugin.compiled import ENGINES
-from wann_plugin.network import WannNetwork
+        >>> from wann_plugin.network import WannNetwork
         >>> net = WannNetwork.from_edges(5, 1, [1] * 7, [(i, 6) for i in range(6)])
         >>> SwingUpTask(max_steps=50).episode_returns(net, [0, 1, 2], weight=1.0).shape
         (3,)
