@@ -30,6 +30,7 @@ from concurrent.futures import BrokenExecutor, Executor, as_completed
 import numpy as np
 from neat.reporting import BaseReporter
 
+from wann_plugin._compile_cache import NetworkCache
 from wann_plugin._rng import generation_seed
 from wann_plugin.network import WannNetwork
 from wann_plugin.parallel import (
@@ -110,10 +111,14 @@ def evaluate_batch(task: Task, nets: Sequence[WannNetwork], weights: np.ndarray,
 
 
 def _fingerprint(net: WannNetwork) -> str:
+    cached = net._cache.get("fingerprint")
+    if cached is not None:
+        return cached
     h = hashlib.sha1(np.array([net.n_inputs, net.n_outputs], dtype=np.int64).tobytes())
     for arr in (net.activations, net.conn_src, net.conn_dst):
         h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
-    return h.hexdigest()
+    net._cache["fingerprint"] = h.hexdigest()
+    return net._cache["fingerprint"]
 
 
 class WannEvaluator(BaseReporter):
@@ -218,6 +223,7 @@ class WannEvaluator(BaseReporter):
         self._task_ref: TaskRef | None = None
         self._shipped = None
         self._partial: dict = {"generation": None, "seed": None, "results": {}}
+        self._networks = NetworkCache()
 
     # ------------------------------------------------------------------ executor
     @property
@@ -313,10 +319,14 @@ class WannEvaluator(BaseReporter):
         generation = self.generation
         seed = self.seed_for(config, generation)
         nets = {}
+        compile_start = time.perf_counter()
         for gid, genome in genomes:
-            net = WannNetwork.from_genome(genome, config.genome_config)
+            net = self._networks.compile(genome, config.genome_config)
             self.task.check_network(net)
             nets[gid] = net
+        compiled = dict(self._networks.counts)
+        self._networks.advance()
+        compile_seconds = time.perf_counter() - compile_start
         prints = {gid: _fingerprint(net) for gid, net in nets.items()}
         if (self._partial["generation"], self._partial["seed"]) != (generation, seed):
             self._partial = {"generation": generation, "seed": seed, "results": {}}
@@ -335,6 +345,8 @@ class WannEvaluator(BaseReporter):
         self.generation = generation + 1
         self.last_seconds = time.perf_counter() - start
         self.last_stats["reused"] = len(nets) - len(todo)
+        self.last_stats["compile_seconds"] = compile_seconds
+        self.last_stats["networks"] = compiled
         self.last_failures = failures
         if failures:
             ids = sorted(failures, key=str)

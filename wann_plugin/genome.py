@@ -41,6 +41,7 @@ import numpy as np
 from neat.activations import InvalidActivationFunction
 from neat.genes import DefaultConnectionGene, DefaultNodeGene
 from neat.genome import DefaultGenome, DefaultGenomeConfig
+from neat.innovation import InnovationTracker
 
 from wann_plugin._config_checks import (
     ConfigError,
@@ -48,6 +49,7 @@ from wann_plugin._config_checks import (
     parse_section,
     write_section,
 )
+from wann_plugin._genes import ConnectionGenes, InitialConnections, copy_gene
 from wann_plugin.activations import (
     ACTIVATIONS,
     BUILTIN_MAX_ID,
@@ -344,6 +346,7 @@ class WannGenome(DefaultGenome):
 
     def __init__(self, key):
         super().__init__(key)
+        self.connections = ConnectionGenes()
         self.objectives = None
 
     # ------------------------------------------------------------------ genes
@@ -379,22 +382,37 @@ class WannGenome(DefaultGenome):
 
         Output nodes with ``output_activation``, no hidden nodes, and a gene from the bias and
         every input to every output, each enabled independently with probability
-        ``initial_connection_prob`` (the others stay as disabled genes).
+        ``initial_connection_prob``. The others are disabled genes; they are *dormant* (no
+        object each, see :class:`~wann_plugin._genes.ConnectionGenes`) but present in
+        ``connections`` and re-enabled by :meth:`mutate_enable` like any disabled gene.
         """
         rng = _resolve_rng(rng)
-        tracker = _tracker(config)
+        initial = _initial_connections(config, _tracker(config))
         for key in config.output_keys:
             self.nodes[key] = self.make_node(config, key, config.output_activation)
-        pairs = [(i, o) for o in config.output_keys for i in config.input_keys]
-        enabled = rng.random(len(pairs)) < config.initial_connection_prob
-        for pair, on in zip(pairs, enabled, strict=True):
-            innovation = tracker.get_innovation_number(pair[0], pair[1], "initial_connection")
-            self.connections[pair] = self.make_connection(config, pair, innovation, 1.0, bool(on))
+        enabled = rng.random(len(initial.pairs)) < config.initial_connection_prob
+        genes = {}
+        pairs, innovations, prototype = initial.pairs, initial.innovations, initial.prototype
+        for idx in np.flatnonzero(enabled).tolist():
+            gene = copy_gene(prototype)
+            gene.key = pairs[idx]
+            gene.innovation = innovations[idx]
+            gene.enabled = True
+            genes[pairs[idx]] = gene
+        self.connections = ConnectionGenes(genes, initial)
 
     def configure_copy(self, parent: DefaultGenome) -> None:
-        """Copy ``parent``'s genes (innovations kept); fitness and objectives are not copied."""
-        self.nodes = {k: ng.copy() for k, ng in parent.nodes.items()}
-        self.connections = {k: cg.copy() for k, cg in parent.connections.items()}
+        """Copy ``parent``'s genes (innovations kept); fitness and objectives are not copied.
+
+        Costs one small object per node and per *stored* gene (enabled or disabled by a
+        split), none per dormant initial connection.
+        """
+        self.nodes = {k: copy_gene(ng) for k, ng in parent.nodes.items()}
+        conns = parent.connections
+        if isinstance(conns, ConnectionGenes):
+            self.connections = conns.copy()
+        else:
+            self.connections = ConnectionGenes({k: copy_gene(cg) for k, cg in conns.items()})
 
     def configure_crossover(self, genome1, genome2, config,
                             rng: np.random.Generator | None = None, *,
@@ -422,20 +440,28 @@ class WannGenome(DefaultGenome):
             fitter, other = genome1, genome2
         else:
             fitter, other = genome2, genome1
-        other_by_innovation = {cg.innovation: cg for cg in other.connections.values()}
-        for key in sorted(fitter.connections):
-            gene = fitter.connections[key]
+        other_items = _all_items(other.connections)
+        other_by_innovation = {cg.innovation: cg for _, cg in other_items}
+        fitter_genes = dict(_all_items(fitter.connections))
+        initial = getattr(fitter.connections, "initial", None)
+        dormant = {id(cg) for cg in (*fitter_genes.values(), *other_by_innovation.values())
+                   if _is_dormant_gene(cg, initial)}
+        genes = {}
+        for key in sorted(fitter_genes):
+            gene = fitter_genes[key]
             match = other_by_innovation.get(gene.innovation)
             if match is not None and match.key == key and rng.random() < 0.5:
                 gene = match
-            self.connections[key] = gene.copy()
+            if id(gene) not in dormant:
+                genes[key] = copy_gene(gene)
+        self.connections = ConnectionGenes(genes, initial)
         outputs = set(config.output_keys)
         for key in sorted(fitter.nodes):
             node = fitter.nodes[key]
             match = other.nodes.get(key)
             if key not in outputs and match is not None and rng.random() < 0.5:
                 node = match
-            self.nodes[key] = node.copy()
+            self.nodes[key] = copy_gene(node)
 
     # ------------------------------------------------------------------ mutation
     def mutate(self, config, rng: np.random.Generator | None = None) -> str:
@@ -471,16 +497,18 @@ class WannGenome(DefaultGenome):
         hidden = self.hidden_keys(config)
         sources = list(config.input_keys) + hidden
         destinations = hidden + list(config.output_keys)
-        for idx in rng.permutation(len(sources)):
-            src = sources[idx]
-            candidates = [d for d in destinations
-                          if layer[d] > layer[src] and (src, d) not in self.connections]
-            if candidates:
-                dst = candidates[int(rng.integers(len(candidates)))]
-                innovation = _tracker(config).get_innovation_number(src, dst, "add_connection")
-                self.connections[(src, dst)] = self.make_connection(
-                    config, (src, dst), innovation, 1.0, True)
-                return True
+        free = _free_pairs(self.connections, config, hidden, layer)
+        order = rng.permutation(len(sources))
+        has = free.any(axis=1)[order]
+        if has.any():
+            first = int(order[int(np.argmax(has))])
+            src = sources[first]
+            candidates = [destinations[j] for j in np.flatnonzero(free[first])]
+            dst = candidates[int(rng.integers(len(candidates)))]
+            innovation = _tracker(config).get_innovation_number(src, dst, "add_connection")
+            self.connections[(src, dst)] = self.make_connection(
+                config, (src, dst), innovation, 1.0, True)
+            return True
         return False
 
     def mutate_add_node(self, config, rng: np.random.Generator | None = None) -> bool:
@@ -497,7 +525,7 @@ class WannGenome(DefaultGenome):
             False if there is no enabled connection.
         """
         rng = _resolve_rng(rng)
-        enabled = sorted(k for k, cg in self.connections.items() if cg.enabled)
+        enabled = sorted(_enabled_keys(self.connections))
         if not enabled:
             return False
         old = self.connections[enabled[int(rng.integers(len(enabled)))]]
@@ -517,10 +545,15 @@ class WannGenome(DefaultGenome):
     def mutate_enable(self, config, rng: np.random.Generator | None = None) -> bool:
         """Re-enable one uniformly chosen disabled gene; False if none is disabled."""
         rng = _resolve_rng(rng)
-        disabled = sorted(k for k, cg in self.connections.items() if not cg.enabled)
-        if not disabled:
+        conns = self.connections
+        if isinstance(conns, ConnectionGenes):
+            n_disabled, key_at = conns.disabled_keys()
+        else:
+            keys = sorted(k for k, cg in conns.items() if not cg.enabled)
+            n_disabled, key_at = len(keys), keys.__getitem__
+        if not n_disabled:
             return False
-        self.connections[disabled[int(rng.integers(len(disabled)))]].enabled = True
+        conns[key_at(int(rng.integers(n_disabled)))].enabled = True
         return True
 
     def mutate_change_activation(self, config, rng: np.random.Generator | None = None) -> bool:
@@ -565,7 +598,9 @@ class WannGenome(DefaultGenome):
         preds: dict[int, list[int]] = {h: [] for h in hidden}
         pending: dict[int, int] = {h: 0 for h in hidden}
         succs: dict[int, list[int]] = {h: [] for h in hidden}
-        for a, b in self.connections:
+        conns = self.connections
+        # dormant genes are bias/input -> output: they never join two hidden nodes
+        for a, b in (conns.explicit if isinstance(conns, ConnectionGenes) else conns):
             if a in hidden_set and b in hidden_set:
                 preds[b].append(a)
                 succs[a].append(b)
@@ -589,10 +624,101 @@ class WannGenome(DefaultGenome):
 
     def size(self) -> tuple[int, int]:
         """``(number of node genes, number of enabled connections)``, as neat-python reports."""
-        return len(self.nodes), sum(1 for cg in self.connections.values() if cg.enabled)
+        return len(self.nodes), len(_enabled_keys(self.connections))
+
+    def distance(self, other, config) -> float:
+        """neat-python's genetic distance (speciation), dormant genes counted as genes."""
+        from types import SimpleNamespace
+
+        mine = SimpleNamespace(nodes=self.nodes, connections=dict(_all_items(self.connections)))
+        theirs = SimpleNamespace(nodes=other.nodes,
+                                 connections=dict(_all_items(other.connections)))
+        return DefaultGenome.distance(mine, theirs, config)
 
     def __str__(self) -> str:
         return f"{super().__str__()}\nObjectives: {self.objectives}"
+
+
+def _enabled_keys(conns) -> list:
+    if isinstance(conns, ConnectionGenes):
+        return conns.enabled_keys()
+    return [k for k, cg in conns.items() if cg.enabled]
+
+
+def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
+    """``free[i, j]``: source ``i`` -> destination ``j`` goes to a strictly higher layer and
+    has no gene yet (the candidates of the reference's ``mutAddConn``). Sources are
+    ``input_keys + hidden``, destinations ``hidden + output_keys``."""
+    sources = list(config.input_keys) + hidden
+    destinations = hidden + list(config.output_keys)
+    src_layer = np.array([layer[k] for k in sources])
+    dst_layer = np.array([layer[k] for k in destinations])
+    free = dst_layer[None, :] > src_layer[:, None]
+    src_pos = {k: i for i, k in enumerate(sources)}
+    dst_pos = {k: j for j, k in enumerate(destinations)}
+    stored = conns.explicit if isinstance(conns, ConnectionGenes) else conns
+    for a, b in stored:
+        i, j = src_pos.get(a), dst_pos.get(b)
+        if i is not None and j is not None:
+            free[i, j] = False
+    initial = conns.initial if isinstance(conns, ConnectionGenes) else None
+    if initial is not None:
+        rows, cols = initial.positions(config.input_keys, config.output_keys)
+        free[rows, cols + len(hidden)] = False
+        for a, b in conns.removed_keys():
+            i, j = src_pos.get(a), dst_pos.get(b)
+            if i is not None and j is not None and (a, b) not in stored:
+                free[i, j] = dst_layer[j] > src_layer[i]
+    return free
+
+
+def _all_items(conns) -> list:
+    """``[(key, gene)]`` of every gene, dormant ones as detached objects."""
+    if isinstance(conns, ConnectionGenes):
+        return conns.all_items()
+    return list(conns.items())
+
+
+def _is_dormant_gene(gene, initial: InitialConnections | None) -> bool:
+    """True if ``gene`` equals the dormant gene of an initial connection of ``initial``."""
+    if initial is None or gene.enabled or gene.weight != 1.0:
+        return False
+    return initial.innovation_of.get(gene.key) == gene.innovation and all(
+        getattr(gene, a.name) == getattr(initial.prototype, a.name)
+        for a in gene._gene_attributes if a.name != "enabled")
+
+
+def _initial_connections(config, tracker) -> InitialConnections:
+    """The run's initial connections with the innovation numbers the tracker gives them now.
+
+    Asking the tracker for each pair (as the reference's genome-by-genome loop does) is
+    skipped when its generation record already holds the cached numbers: the tracker would
+    return exactly those.
+    """
+    pairs_key = (tuple(config.input_keys), tuple(config.output_keys))
+    cached = getattr(config, "_wann_initial", None)
+    if cached is not None and cached[0] == pairs_key and type(tracker) is InnovationTracker:
+        record = tracker.generation_innovations
+        # the record cannot have changed through the tracker without a change of these
+        stamp = (id(record), len(record), tracker.global_counter)
+        if cached[3] == stamp:
+            return cached[1]
+        if list(map(record.get, cached[2])) == list(cached[1].innovations):
+            config._wann_initial = (*cached[:3], stamp)
+            return cached[1]
+    pairs = [(i, o) for o in config.output_keys for i in config.input_keys]
+    innovations = [tracker.get_innovation_number(i, o, "initial_connection") for i, o in pairs]
+    if cached is not None and cached[0] == pairs_key and \
+            tuple(innovations) == cached[1].innovations:
+        initial = cached[1]
+    else:
+        prototype = WannGenome.make_connection(config, pairs[0], innovations[0], 1.0, False)
+        initial = InitialConnections(pairs, innovations, prototype)
+    record = getattr(tracker, "generation_innovations", None)
+    stamp = (id(record), len(record), tracker.global_counter) if record is not None else None
+    config._wann_initial = (pairs_key, initial, [(i, o, "initial_connection") for i, o in pairs],
+                            stamp)
+    return initial
 
 
 def choose_operator(config, rng: np.random.Generator) -> str:

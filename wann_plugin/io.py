@@ -261,7 +261,8 @@ def genome_to_dict(genome) -> dict:
         "connections": [
             {"in": int(a), "out": int(b), "enabled": bool(c.enabled),
              "innovation": None if getattr(c, "innovation", None) is None else int(c.innovation)}
-            for (a, b), c in sorted(genome.connections.items())
+            for (a, b), c in sorted(getattr(genome.connections, "all_items",
+                                            genome.connections.items)())
         ],
     }
 

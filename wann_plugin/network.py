@@ -22,6 +22,7 @@ and ``w`` becomes a batch dimension.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,37 @@ BIAS_NODE = "bias"
 
 class NetworkError(ValueError):
     """A genome or weight matrix that does not describe a feed-forward WANN."""
+
+
+def _enabled_keys(conns) -> list:
+    """Keys of the enabled connection genes (without visiting dormant ones)."""
+    fast = getattr(conns, "enabled_keys", None)
+    if fast is not None:
+        return fast()
+    return [k for k, c in conns.items() if c.enabled]
+
+
+def _lexicographic_order(nodes: list, edges: list) -> list | None:
+    """Topological order of ``nodes`` that takes the smallest ready node first (networkx's
+    ``lexicographical_topological_sort``, Kahn's algorithm with a heap); None on a cycle."""
+    if not edges:
+        return sorted(nodes)
+    succs: dict = {n: [] for n in nodes}
+    pending = dict.fromkeys(nodes, 0)
+    for a, b in edges:
+        succs[a].append(b)
+        pending[b] += 1
+    ready = [n for n in nodes if pending[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        n = heapq.heappop(ready)
+        order.append(n)
+        for s in succs[n]:
+            pending[s] -= 1
+            if pending[s] == 0:
+                heapq.heappush(ready, s)
+    return order if len(order) == len(nodes) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,9 +239,8 @@ class WannNetwork:
         fixed_set = set(fixed)
         hidden = sorted(k for k in genome.nodes if k not in out_set)
         hidden_set = set(hidden)
-        conns = sorted(k for k, c in genome.connections.items() if c.enabled)
-        g = nx.DiGraph()
-        g.add_nodes_from(hidden)
+        conns = sorted(_enabled_keys(genome.connections))
+        hidden_edges = []
         for a, b in conns:
             if a in out_set:
                 raise NetworkError(f"{gname}: enabled connection {a}->{b} leaves an output node")
@@ -218,10 +249,10 @@ class WannNetwork:
             if (a not in fixed_set and a not in hidden_set) or (b not in out_set and b not in hidden_set):
                 raise NetworkError(f"{gname}: connection {a}->{b} refers to a node the genome lacks")
             if a in hidden_set and b in hidden_set:
-                g.add_edge(a, b)
-        try:
-            hidden_order = list(nx.lexicographical_topological_sort(g))
-        except nx.NetworkXUnfeasible:
+                hidden_edges.append((a, b))
+        hidden_order = _lexicographic_order(hidden, hidden_edges)
+        if hidden_order is None:
+            g = nx.DiGraph(hidden_edges)
             cycle = nx.find_cycle(g)
             raise NetworkError(f"{gname}: connections form a cycle {cycle}") from None
         order = ([BIAS_NODE] if bias_key is None else [bias_key]) + obs_keys + hidden_order + out_keys

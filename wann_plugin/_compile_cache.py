@@ -1,0 +1,102 @@
+"""Compile each genome once: networks kept from one generation to the next.
+
+:class:`NetworkCache` gives the same :class:`~wann_plugin.WannNetwork` as
+``WannNetwork.from_genome`` (a test holds them equal), but
+
+- a genome whose genes did not change since the last generation (an elite) gets its network
+  back without compiling;
+- a child whose connection genes are still exactly its parent's (the change-activation
+  operator, or an operator that found nothing to do) reuses the parent's compiled topology
+  and only reads its node activations again.
+
+Whether connection genes changed is known without looking at them: a genome's
+:class:`~wann_plugin._genes.ConnectionGenes` counts every write and every gene it hands
+out (``version``), and a copy records the ``(serial, version)`` it was copied from. Node genes
+are few and are compared by value (key and activation) every time. Genomes whose
+``connections`` is a plain dict are compiled every time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from wann_plugin._genes import ConnectionGenes
+from wann_plugin.activations import activation_by_name
+from wann_plugin.network import WannNetwork
+
+__all__ = ["NetworkCache"]
+
+
+def _node_signature(genome) -> tuple:
+    return tuple((k, n.activation) for k, n in genome.nodes.items())
+
+
+class NetworkCache:
+    """Compiled networks of the last population, by connection-gene set.
+
+    Call :meth:`compile` for every genome of a generation, then :meth:`advance`: what the
+    new generation compiled becomes the cache (the rest is dropped), so memory stays at
+    one population's networks.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict = {}
+        self._current: dict = {}
+        #: Counts of the last generation: ``{"reused", "relabelled", "compiled"}``.
+        self.counts = {"reused": 0, "relabelled": 0, "compiled": 0}
+
+    def compile(self, genome, genome_config) -> WannNetwork:
+        """The network of ``genome`` (as ``WannNetwork.from_genome`` would build it)."""
+        conns = genome.connections
+        if not isinstance(conns, ConnectionGenes):
+            self.counts["compiled"] += 1
+            return WannNetwork.from_genome(genome, genome_config)
+        nodes = _node_signature(genome)
+        key = getattr(genome, "key", None)
+        net, how = None, "compiled"
+        hit = self._previous.get(conns.serial) or self._current.get(conns.serial)
+        if hit is not None and hit[0] == conns.version and hit[1] is genome_config:
+            if hit[2] == nodes and hit[3].key == key:
+                net, how = hit[3], "reused"
+            else:
+                net, how = _relabel(hit[3], genome, genome_config, key), "relabelled"
+        elif conns.version == 0 and conns.origin is not None:
+            parent = self._previous.get(conns.origin[0])
+            if parent is not None and parent[0] == conns.origin[1] and \
+                    parent[1] is genome_config:
+                net, how = _relabel(parent[3], genome, genome_config, key), "relabelled"
+        if net is None:
+            net, how = WannNetwork.from_genome(genome, genome_config), "compiled"
+        self.counts[how] += 1
+        self._current[conns.serial] = (conns.version, genome_config, nodes, net)
+        return net
+
+    def advance(self) -> None:
+        """End of a generation: keep only the networks compiled or reused since the last call."""
+        self._previous, self._current = self._current, {}
+        self.counts = dict.fromkeys(self.counts, 0)
+
+    def clear(self) -> None:
+        """Forget every network."""
+        self._previous, self._current = {}, {}
+
+
+def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None:
+    """``net``'s topology with ``genome``'s node activations and key, or None when the
+    genome's nodes are not ``net``'s (then it must be compiled)."""
+    outputs = set(genome_config.output_keys)
+    n_fixed = 1 + net.n_inputs
+    keys = net.node_keys[n_fixed:]
+    nodes = genome.nodes
+    if len(nodes) != len(keys) or any(k not in nodes for k in keys):
+        return None
+    if any(k not in outputs for k in keys[len(keys) - net.n_outputs:]):
+        return None
+    acts = net.activations.copy()
+    for pos, k in enumerate(keys, start=n_fixed):
+        acts[pos] = activation_by_name(nodes[k].activation).id
+    if np.array_equal(acts, net.activations) and net.key == key:
+        return net
+    return dataclasses.replace(net, activations=acts, key=key, _cache={})

@@ -1,0 +1,381 @@
+"""Connection genes that cost what the enabled structure costs.
+
+A fresh WANN genome has a gene from the bias and every input to every output, each enabled
+with probability ``initial_connection_prob`` (reference ``wann.py: initPop``); at 5% and 256
+inputs, 95% of its 2,570 genes are disabled, and every copy, mutation and checkpoint of every
+genome used to pay for them. Here a genome stores gene objects only for the genes that differ
+from "an initial connection, disabled, weight 1" (its enabled genes and the genes that
+:meth:`~wann_plugin.WannGenome.mutate_add_node` disabled). The other initial connections are
+*dormant*: listed once per run in a shared :class:`InitialConnections`, present in the
+mapping, disabled, with their run-wide innovation numbers, and re-enabled by the enable
+operator with the same probabilities as when they were objects.
+
+:class:`ConnectionGenes` is a ``MutableMapping`` ``{(in, out): gene}`` over all genes, dormant
+ones included, so neat-python code (``genome.connections[k].enabled = True``, iteration,
+``len``) sees the same genome as before. Reading a dormant gene hands out a disabled gene
+object; the first attribute written on it turns it into an ordinary gene of the genome.
+The library's hot paths use :meth:`ConnectionGenes.enabled_keys`, :attr:`ConnectionGenes.explicit`
+and :meth:`ConnectionGenes.sorted_disabled_keys`, which never touch dormant genes one by one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import weakref
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+from neat.genes import BaseGene
+
+__all__ = ["ConnectionGenes", "InitialConnections", "copy_gene"]
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def copy_gene(gene):
+    """A copy of ``gene`` (neat-python's ``gene.copy()``, without its per-attribute loop)."""
+    cls = type(gene)
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (cls.copy is BaseGene.copy and "__slots__" not in cls.__dict__
+                               and hasattr(gene, "__dict__"))
+    if not plain:
+        return gene.copy()
+    new = object.__new__(cls)
+    new.__dict__.update(gene.__dict__)
+    return new
+
+
+class InitialConnections:
+    """The bias/input -> output connections of a run's fresh genomes, shared by every genome.
+
+    Immutable; copies and deep copies return the object itself.
+
+    Parameters
+    ----------
+    pairs : sequence of (int, int)
+        Connection keys in creation order (outputs outer, inputs inner).
+    innovations : sequence of int
+        Innovation number of each pair.
+    prototype : connection gene
+        A disabled gene with weight 1: the value of every dormant gene (key and innovation
+        aside).
+    """
+
+    def __init__(self, pairs, innovations, prototype):
+        self.pairs = tuple(pairs)
+        self.innovations = tuple(int(i) for i in innovations)
+        self.innovation_of = dict(zip(self.pairs, self.innovations, strict=True))
+        self.sorted_pairs = tuple(sorted(self.pairs))
+        self.rank = {p: i for i, p in enumerate(self.sorted_pairs)}
+        self.prototype = prototype
+
+    def positions(self, input_keys: list, output_keys: list) -> tuple:
+        """``(rows, cols)``: each pair's position in ``input_keys`` and ``output_keys`` (pairs
+        with an end outside them are left out); cached for the last key lists."""
+        sig = (tuple(input_keys), tuple(output_keys))
+        cached = self.__dict__.get("_positions")
+        if cached is not None and cached[0] == sig:
+            return cached[1]
+        in_pos = {k: i for i, k in enumerate(input_keys)}
+        out_pos = {k: j for j, k in enumerate(output_keys)}
+        rows, cols = [], []
+        for a, b in self.pairs:
+            i, j = in_pos.get(a), out_pos.get(b)
+            if i is not None and j is not None:
+                rows.append(i)
+                cols.append(j)
+        result = (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
+        self.__dict__["_positions"] = (sig, result)
+        return result
+
+    def gene(self, key: tuple[int, int]):
+        """A fresh, disabled gene for the initial connection ``key``."""
+        gene = copy_gene(self.prototype)
+        gene.key = key
+        gene.innovation = self.innovation_of[key]
+        return gene
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self) -> str:
+        return f"InitialConnections({len(self.pairs)} pairs)"
+
+
+_DORMANT_TYPES: dict[type, type] = {}
+_SERIALS = itertools.count()
+
+
+def _dormant_type(base: type) -> type:
+    """A subclass of gene class ``base`` whose first attribute write adopts the gene."""
+    cls = _DORMANT_TYPES.get(base)
+    if cls is not None:
+        return cls
+
+    def __setattr__(self, name, value):  # noqa: N807
+        owner = self.__dict__.pop("_owner", None)
+        object.__setattr__(self, "__class__", base)
+        if owner is not None:
+            owner._adopt(self)
+        base.__setattr__(self, name, value)
+
+    def __reduce_ex__(self, protocol):  # noqa: N807
+        plain = object.__new__(base)
+        plain.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_owner"})
+        return plain.__reduce_ex__(protocol)
+
+    def copy(self):
+        plain = object.__new__(base)
+        plain.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_owner"})
+        return plain
+
+    cls = type(base.__name__, (base,), {"__setattr__": __setattr__,
+                                        "__reduce_ex__": __reduce_ex__, "copy": copy,
+                                        "__qualname__": base.__qualname__,
+                                        "__module__": base.__module__})
+    _DORMANT_TYPES[base] = cls
+    return cls
+
+
+class ConnectionGenes(MutableMapping):
+    """``{(in, out): connection gene}`` of one genome, dormant initial connections included.
+
+    Parameters
+    ----------
+    genes : dict, optional
+        The genes stored as objects (enabled genes and disabled genes that are not dormant).
+    initial : InitialConnections, optional
+        The run's initial connections; those without an entry in ``genes`` are dormant.
+    """
+
+    __slots__ = ("_genes", "_initial", "_n_initial_stored", "_removed", "_handed_out", "_owned",
+                 "version", "serial", "origin")
+
+    def __init__(self, genes: dict | None = None, initial: InitialConnections | None = None):
+        self._genes: dict = {} if genes is None else genes
+        self._initial = initial
+        self._removed: set = set()
+        self._handed_out = None
+        self._owned: set | None = None  # None: every stored gene object is this mapping's own
+        #: Bumped whenever a gene may have changed (any write, any gene handed out).
+        self.version = 0
+        #: Unique in this process: with :attr:`version` it names this exact gene set.
+        self.serial = next(_SERIALS)
+        #: ``(serial, version)`` of the mapping this one was copied from, else None.
+        self.origin = None
+        if initial is None:
+            self._n_initial_stored = 0
+        else:
+            of = initial.innovation_of
+            self._n_initial_stored = sum(1 for k in self._genes if k in of)
+
+    # ------------------------------------------------------------------ fast paths
+    @property
+    def explicit(self) -> dict:
+        """The genes stored as objects, for reading only: the objects may be shared with
+        copies of this genome (write through ``mapping[key]``, which copies first)."""
+        return self._genes
+
+    @property
+    def initial(self) -> InitialConnections | None:
+        """The shared initial connections (``None`` for a genome built without them)."""
+        return self._initial
+
+    def enabled_keys(self) -> list:
+        """Keys of the enabled genes (in storage order)."""
+        return [k for k, c in self._genes.items() if c.enabled]
+
+    def n_enabled(self) -> int:
+        """Number of enabled genes."""
+        return sum(1 for c in self._genes.values() if c.enabled)
+
+    def dormant_keys(self) -> list:
+        """Keys of the dormant initial connections, sorted."""
+        if self._initial is None:
+            return []
+        genes, removed = self._genes, self._removed
+        if removed:
+            return [p for p in self._initial.sorted_pairs if p not in genes and p not in removed]
+        return [p for p in self._initial.sorted_pairs if p not in genes]
+
+    def n_dormant(self) -> int:
+        """Number of dormant initial connections."""
+        if self._initial is None:
+            return 0
+        return len(self._initial.pairs) - self._n_initial_stored - len(self._removed)
+
+    def disabled_keys(self) -> tuple[int, Callable[[int], Any]]:
+        """``(n, key_at)``: the number of disabled genes and a function giving the ``i``-th
+        disabled key in sorted order, without listing the dormant ones."""
+        stored = sorted(k for k, c in self._genes.items() if not c.enabled)
+        initial = self._initial
+        if initial is None:
+            return len(stored), stored.__getitem__
+        of, genes, removed = initial.innovation_of, self._genes, self._removed
+        sorted_pairs, rank = initial.sorted_pairs, initial.rank
+        # ranks (in sorted_pairs) of the initial connections that are not dormant
+        taken = sorted([rank[k] for k in genes if k in of] + [rank[k] for k in removed])
+
+        def dormant_at(i: int):
+            for r in taken:
+                if r <= i:
+                    i += 1
+                else:
+                    break
+            return sorted_pairs[i]
+
+        def dormant_before(key) -> int:
+            pos = bisect.bisect_left(sorted_pairs, key)
+            return pos - bisect.bisect_left(taken, pos)
+
+        def key_at(k: int):
+            for j, key in enumerate(stored):
+                pos = j + dormant_before(key)
+                if pos == k:
+                    return key
+                if pos > k:
+                    return dormant_at(k - j)
+            return dormant_at(k - len(stored))
+
+        return len(stored) + self.n_dormant(), key_at
+
+    def removed_keys(self) -> set:
+        """Initial connections deleted from this mapping (``del mapping[key]``)."""
+        return self._removed
+
+    def all_items(self) -> list:
+        """``[(key, gene)]`` of every gene in iteration order, for reading only (stored gene
+        objects may be shared with copies of this genome; dormant genes come as fresh,
+        detached objects). Never changes this mapping."""
+        initial = self._initial
+        return [(k, self._genes[k] if k in self._genes else initial.gene(k)) for k in self]
+
+    def copy(self) -> ConnectionGenes:
+        """A copy with the same (shared) initial connections, in time independent of the
+        number of genes' attributes: gene objects are shared copy-on-write (the first
+        ``mapping[key]`` on either side copies that gene before handing it out)."""
+        new = ConnectionGenes.__new__(ConnectionGenes)
+        new._genes = dict(self._genes)
+        new._initial = self._initial
+        new._n_initial_stored = self._n_initial_stored
+        new._removed = set(self._removed) if self._removed else set()
+        new._handed_out = None
+        new._owned = set()
+        new.version = 0
+        new.serial = next(_SERIALS)
+        new.origin = (self.serial, self.version)
+        self._owned = set()
+        return new
+
+    # ------------------------------------------------------------------ mapping
+    def _is_dormant(self, key) -> bool:
+        initial = self._initial
+        return (initial is not None and key in initial.innovation_of and key not in self._genes
+                and key not in self._removed)
+
+    def __getitem__(self, key):
+        gene = self._genes.get(key)
+        if gene is not None:
+            self.version += 1
+            owned = self._owned
+            if owned is not None and key not in owned:
+                gene = copy_gene(gene)
+                self._genes[key] = gene
+                owned.add(key)
+            return gene
+        if not self._is_dormant(key):
+            raise KeyError(key)
+        if self._handed_out is None:
+            self._handed_out = weakref.WeakValueDictionary()
+        gene = self._handed_out.get(key)
+        if gene is None:
+            gene = self._initial.gene(key)
+            gene.__dict__["_owner"] = self
+            gene.__class__ = _dormant_type(type(gene))
+            self._handed_out[key] = gene
+        return gene
+
+    def _adopt(self, gene) -> None:
+        """A handed-out dormant gene was written to: it becomes a stored gene."""
+        if self._handed_out is not None:
+            self._handed_out.pop(gene.key, None)
+        if self._is_dormant(gene.key):
+            self._genes[gene.key] = gene
+            self._n_initial_stored += 1
+            self.version += 1
+            if self._owned is not None:
+                self._owned.add(gene.key)
+
+    def __contains__(self, key) -> bool:
+        if key in self._genes:
+            return True
+        initial = self._initial
+        return initial is not None and key in initial.innovation_of and key not in self._removed
+
+    def __setitem__(self, key, gene) -> None:
+        initial = self._initial
+        if key not in self._genes and initial is not None and key in initial.innovation_of:
+            self._n_initial_stored += 1
+            self._removed.discard(key)
+            if self._handed_out is not None:
+                self._handed_out.pop(key, None)
+        self._genes[key] = gene
+        self.version += 1
+        if self._owned is not None:
+            self._owned.add(key)
+
+    def __delitem__(self, key) -> None:
+        self.version += 1
+        initial = self._initial
+        is_initial = initial is not None and key in initial.innovation_of
+        if key in self._genes:
+            del self._genes[key]
+            if is_initial:
+                self._n_initial_stored -= 1
+                self._removed.add(key)
+        elif is_initial and key not in self._removed:
+            self._removed.add(key)
+        else:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator:
+        initial = self._initial
+        if initial is None:
+            return iter(list(self._genes))
+        removed, of = self._removed, initial.innovation_of
+        head = [p for p in initial.pairs if p not in removed] if removed else list(initial.pairs)
+        tail = [k for k in self._genes if k not in of]
+        return itertools.chain(head, tail)
+
+    def __len__(self) -> int:
+        n = len(self._genes)
+        if self._initial is not None:
+            n += len(self._initial.pairs) - self._n_initial_stored - len(self._removed)
+        return n
+
+    def __repr__(self) -> str:
+        return (f"ConnectionGenes({len(self._genes)} stored, "
+                f"{len(self) - len(self._genes)} dormant)")
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        return {"genes": self._genes, "initial": self._initial, "removed": self._removed,
+                "n_initial_stored": self._n_initial_stored, "owned": self._owned}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._genes = state["genes"]
+        self._initial = state["initial"]
+        self._removed = state["removed"]
+        self._n_initial_stored = state["n_initial_stored"]
+        self._owned = state.get("owned")
+        self._handed_out = None
+        self.version = 0
+        self.serial = next(_SERIALS)
+        self.origin = None
