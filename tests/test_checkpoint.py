@@ -288,3 +288,75 @@ def test_sigint_writes_a_checkpoint_and_the_resumed_run_equals_the_uninterrupted
         _csv_without_seconds(tmp_path / "direct" / "stats.csv")
     assert (out / "champion.json").read_text() == \
         (tmp_path / "direct" / "champion.json").read_text()
+
+
+# ----------------------------------------------------------------------------- lazy snapshots
+def _comparable(state):
+    species = {sid: (sorted(s.members), s.representative.key if s.representative else None,
+                     list(s.fitness_history), s.last_improved)
+               for sid, s in state["species"].species.items()}
+    fits = {gid: (g.fitness, g.objectives) for gid, g in state["population"].items()}
+    repro = state["reproduction"]
+    return (_genomes(state), fits, species, state["generation"], state["python_random"],
+            repr(state["species"].indexer), dict(state["species"].genome_to_species),
+            repr(repro["genome_indexer"]), dict(repro["ancestors"]),
+            repro["innovation_tracker"].global_counter,
+            dict(repro["innovation_tracker"].generation_innovations),
+            repr(state["config_state"]["genome_config"]["node_indexer"]),
+            state["best_genome"].key, state["best_genome"].fitness)
+
+
+def test_a_snapshot_written_later_holds_the_state_it_was_taken_in(cfg):
+    """Nothing is serialised when the snapshot is taken; written after the run evaluated
+    and bred two more generations, it still holds the state of the moment it was taken."""
+    from wann_plugin.checkpoint import Snapshot
+
+    config = load_config(cfg)
+    population = neat.Population(config)
+    evaluator = WannEvaluator(ToyTask(n_inputs=5))
+    population.add_reporter(evaluator)
+    population.run(evaluator, 2)
+    snap = Snapshot(population)
+    eager = pickle.loads(capture_state(population))
+    population.run(evaluator, 2)  # evaluates (new fitness on the elites), breeds, speciates
+    now = {id(g): (g.fitness, g.objectives) for g in eager_genomes(snap)}
+    late = pickle.loads(snap.to_bytes())
+    assert _comparable(late) == _comparable(eager)
+    assert population.generation == eager["generation"] + 2
+    # the live genomes keep their current scores, some of which changed since the snapshot
+    assert now == {id(g): (g.fitness, g.objectives) for g in eager_genomes(snap)}
+    assert any(now[id(g)][0] != late["population"][k].fitness
+               for k, g in snap.population.items())
+
+
+def eager_genomes(snap):
+    return list(snap.population.values())
+
+
+def test_interrupt_inside_breeding_of_a_snapshot_free_generation_resumes_exactly(
+        tmp_path, cfg, monkeypatch):
+    """Checkpoints every 2 generations; generation 3 (no checkpoint written at its start) is
+    interrupted after it bred: the checkpoint written then resumes to the same run."""
+    from wann_plugin.reproduction import WannReproduction
+
+    breed = WannReproduction.reproduce
+
+    def interrupted(self, config, species, pop_size, generation):
+        out = breed(self, config, species, pop_size, generation)
+        if generation == 3:
+            raise KeyboardInterrupt
+        return out
+
+    with monkeypatch.context() as m:
+        m.setattr(WannReproduction, "reproduce", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            _run(cfg, 6, out_dir=tmp_path / "run", checkpoint_every=2)
+    names = [p.name for p in list_checkpoints(tmp_path / "run")]
+    assert names == ["checkpoint-000002.wann", "checkpoint-000003.wann"]
+    ckpt = read_checkpoint(tmp_path / "run" / "checkpoint-000003.wann")
+    assert ckpt.reason == "interrupted" and ckpt.generation == 3
+    resumed = _run(cfg, 6, out_dir=tmp_path / "resumed", resume=ckpt.path)
+    whole = _run(cfg, 6, out_dir=tmp_path / "whole")
+    assert _strip(resumed.stats) == _strip(whole.stats) and len(whole.stats) == 6
+    assert (tmp_path / "resumed" / "champion.json").read_text() == \
+        (tmp_path / "whole" / "champion.json").read_text()

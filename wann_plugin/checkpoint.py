@@ -59,6 +59,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Checkpointer",
+    "Snapshot",
     "capture_state",
     "checkpoint_path",
     "config_differences",
@@ -134,6 +135,159 @@ def _object_state(obj: Any, config: neat.Config, skip: tuple = ()) -> dict:
             if k not in ("reporters", *skip) and id(v) not in subs}
 
 
+def _copy_object(obj: Any) -> Any:
+    """A shallow copy that never calls ``__getstate__`` (neat-python's advance counters)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
+
+
+def _freeze(value: Any, memo: dict) -> Any:
+    """``value`` as it is now, for a snapshot that is serialised later.
+
+    Counters are copied at their current value, an innovation tracker with its generation
+    record, containers one level deep; other values are kept by reference (they are replaced,
+    not changed in place, by neat-python and this package).
+    """
+    if id(value) in memo:
+        return memo[id(value)]
+    if type(value) is itertools.count:
+        frozen = itertools.count(*_count_args(value))
+    elif isinstance(value, neat.InnovationTracker):
+        frozen = _copy_object(value)
+        frozen.generation_innovations = dict(value.generation_innovations)
+    elif type(value) in (dict, list, set):
+        frozen = type(value)(value)
+    else:
+        return value
+    memo[id(value)] = frozen
+    return frozen
+
+
+def _freeze_state(obj: dict, memo: dict) -> dict:
+    out = {}
+    for k, v in obj.items():
+        if k == "ancestors" and type(v) is dict:
+            out[k] = _Prefix(v, len(v))  # only grows: its first n entries are the snapshot's
+        else:
+            out[k] = _freeze(v, memo)
+    return out
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """The first ``n`` entries of an insertion-ordered dict that only grows."""
+
+    live: dict
+    n: int
+
+    def value(self) -> dict:
+        if len(self.live) == self.n:
+            return dict(self.live)
+        return dict(itertools.islice(self.live.items(), self.n))
+
+
+def _copy_species_set(species_set: Any, memo: dict) -> Any:
+    new = _copy_object(species_set)
+    for k, v in vars(species_set).items():
+        if k == "species" and type(v) is dict:
+            copies = {}
+            for sid, sp in v.items():
+                c = _copy_object(sp)
+                c.members = dict(sp.members)
+                c.fitness_history = list(sp.fitness_history)
+                copies[sid] = c
+            new.species = copies
+        elif k not in ("reporters", "species_set_config"):
+            setattr(new, k, _freeze(v, memo))
+    return new
+
+
+class Snapshot:
+    """The run state of a population between generations, held cheaply until written.
+
+    Taking one copies only what neat-python changes in place later (counters, the innovation
+    tracker's record, species and their member lists, the random states, each genome's
+    ``fitness`` and ``objectives``) and keeps references to the rest: no genome is copied or
+    serialised. :meth:`to_bytes` serialises the state as it was when the snapshot was taken,
+    also after the run has evaluated and bred further (Ctrl-C, an error).
+
+    Parameters
+    ----------
+    population : neat.Population
+        Between generations (e.g. from a reporter's ``start_generation``).
+    progress : ProgressReporter, optional
+        Its rows and top genomes are kept.
+    """
+
+    def __init__(self, population: neat.Population, *, progress=None):
+        config = population.config
+        repro = population.reproduction
+        memo: dict = {}
+        self.generation = population.generation
+        self.population = dict(population.population)
+        self.best_genome = population.best_genome
+        self.species = _copy_species_set(population.species, memo)
+        self.reproduction = _freeze_state(_object_state(repro, config, skip=("stagnation",)),
+                                          memo)
+        stagnation = getattr(repro, "stagnation", None)
+        self.stagnation = ({} if stagnation is None
+                           else _freeze_state(_object_state(stagnation, config), memo))
+        self.config_state = {name: _freeze_state(dict(vars(getattr(config, name))), memo)
+                             for name in _SUB_CONFIGS}
+        self.seed = getattr(config, "seed", None)
+        self.python_random = random.getstate()
+        self.numpy_random = np.random.get_state()
+        self.progress_rows = None if progress is None else (progress.rows, len(progress.rows))
+        self.progress_top = None if progress is None else list(progress.top)
+        genomes = [*self.population.values(), *(self.progress_top or ())]
+        if self.best_genome is not None:
+            genomes.append(self.best_genome)
+        self._scores = {id(g): (g, getattr(g, "fitness", None), getattr(g, "objectives", None))
+                        for g in genomes}
+
+    def state(self) -> dict:
+        """The state dict :func:`restore_population` takes (values as at the snapshot)."""
+        def thaw(d: dict) -> dict:
+            return {k: v.value() if isinstance(v, _Prefix) else v for k, v in d.items()}
+
+        progress = None
+        if self.progress_rows is not None:
+            rows, n = self.progress_rows
+            progress = {"rows": [dict(r) for r in rows[:n]], "top": list(self.progress_top)}
+        return {
+            "population": dict(self.population),
+            "species": self.species,
+            "generation": self.generation,
+            "best_genome": self.best_genome,
+            "reproduction": thaw(self.reproduction),
+            "stagnation": thaw(self.stagnation),
+            "config_state": {name: thaw(v) for name, v in self.config_state.items()},
+            "seed": self.seed,
+            "python_random": self.python_random,
+            "numpy_random": self.numpy_random,
+            "progress": progress,
+        }
+
+    def to_bytes(self) -> bytes:
+        """Serialise the state as it was at the snapshot.
+
+        Genomes are written with the ``fitness`` and ``objectives`` they had then (evaluation
+        may have replaced them since; they are put back afterwards).
+        """
+        current = []
+        for g, fitness, objectives in self._scores.values():
+            now = (getattr(g, "fitness", None), getattr(g, "objectives", None))
+            if now[0] is not fitness or now[1] is not objectives:
+                current.append((g, now))
+                g.fitness, g.objectives = fitness, objectives
+        try:
+            return _dumps(self.state())
+        finally:
+            for g, (fitness, objectives) in current:
+                g.fitness, g.objectives = fitness, objectives
+
+
 def capture_state(population: neat.Population, *, progress=None) -> bytes:
     """The run state of ``population`` (between generations) as bytes.
 
@@ -143,24 +297,7 @@ def capture_state(population: neat.Population, *, progress=None) -> bytes:
     progress : ProgressReporter, optional
         Its rows and top genomes are kept.
     """
-    config = population.config
-    repro = population.reproduction
-    state = {
-        "population": population.population,
-        "species": population.species,
-        "generation": population.generation,
-        "best_genome": population.best_genome,
-        "reproduction": _object_state(repro, config, skip=("stagnation",)),
-        "stagnation": _object_state(repro.stagnation, config)
-        if getattr(repro, "stagnation", None) is not None else {},
-        "config_state": {name: dict(vars(getattr(config, name))) for name in _SUB_CONFIGS},
-        "seed": getattr(config, "seed", None),
-        "python_random": random.getstate(),
-        "numpy_random": np.random.get_state(),
-        "progress": None if progress is None else {"rows": [dict(r) for r in progress.rows],
-                                                   "top": list(progress.top)},
-    }
-    return _dumps(state)
+    return Snapshot(population, progress=progress).to_bytes()
 
 
 def _repoint(obj: Any, live: Any) -> None:
@@ -377,9 +514,9 @@ def config_differences(saved_text: str, current_text: str) -> list[str]:
 class Checkpointer(BaseReporter):
     """Saves the run state every ``every`` generations, and on demand (Ctrl-C, errors).
 
-    At the start of each generation it takes a snapshot of the state (cheap: one pickle in
-    memory); every ``every`` generations the snapshot is written to
-    ``folder/checkpoint-NNNNNN.wann``. :meth:`save` writes the latest snapshot together with
+    At the start of each generation it takes a :class:`Snapshot` of the state (references and
+    random states; nothing is serialised); every ``every`` generations the snapshot is written
+    to ``folder/checkpoint-NNNNNN.wann``. :meth:`save` writes the latest snapshot together with
     the results the evaluator finished in the generation in progress.
 
     Parameters
@@ -412,7 +549,7 @@ class Checkpointer(BaseReporter):
         self.stream = stream
         self.population: neat.Population | None = None
         self.written: list[Path] = []
-        self._snapshot: tuple[int, bytes] | None = None
+        self._snapshot: Snapshot | None = None
         self._first: int | None = None
 
     def attach(self, population: neat.Population) -> None:
@@ -423,8 +560,7 @@ class Checkpointer(BaseReporter):
         """Capture the state now (between generations)."""
         if self.population is None:
             raise RuntimeError("Checkpointer.attach(population) was not called")
-        self._snapshot = (self.population.generation,
-                          capture_state(self.population, progress=self.progress))
+        self._snapshot = Snapshot(self.population, progress=self.progress)
 
     def start_generation(self, generation: int) -> None:
         self.snapshot()
@@ -446,7 +582,7 @@ class Checkpointer(BaseReporter):
         return self._write(reason)
 
     def _write(self, reason: str) -> Path:
-        generation, state = self._snapshot
+        generation, state = self._snapshot.generation, self._snapshot.to_bytes()
         partial = None
         if self.evaluator is not None and reason in ("interrupted", "error"):
             partial = self.evaluator.partial_results()
