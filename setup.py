@@ -34,7 +34,7 @@ setup(
         "test": ["pytest>=8,<10", "dask[distributed]>=2024.1,<2027", "selenium>=4.20,<5"],
         "dask": ["dask[distributed]>=2024.1,<2027"],
         "mpi": ["mpi4py>=3.1,<5"],
-        "docs": ["sphinx>=7,<10"],
+        "docs": ["sphinx>=7,<10", "furo>=2024.8.6,<2027"],
         "lint": ["ruff>=0.6,<1"],
     },
     entry_points={"console_scripts": ["wann = wann_plugin.cli:main"]},

@@ -234,7 +234,10 @@ _BUILTINS = (
     Activation(11, "square", _square, _d_square, wann_square),
 )
 
-#: Every registered activation by name (built-ins first, then :func:`register_activation`).
+#: Every registered activation by name: the 11 built-ins (ids 1-11, linear to square, listed
+#: on :doc:`config`), then those added by :func:`register_activation`.
+#:
+#: :meta hide-value:
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _BUILTINS}
 _BY_ID: dict[int, Activation] = {a.id: a for a in _BUILTINS}
 

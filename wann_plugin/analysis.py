@@ -64,7 +64,11 @@ CONDITION_LABELS = {
     "tuned_weights": "Tuned weights",
 }
 
-#: The paper's Table 1 rows (mean, std; std None where the paper gives none), by task name.
+#: The paper's Table 1 rows (mean, std; std None where the paper gives none), by task name,
+#: then condition name, then ``random_shared_weight``, ``random_weights``,
+#: ``tuned_shared_weight`` or ``tuned_weights``.
+#:
+#: :meta hide-value:
 PAPER_RESULTS: dict[str, dict[str, dict[str, tuple[float, float | None]]]] = {
     "swingup": {
         "WANN": {"random_weights": (57, 121), "random_shared_weight": (515, 58),

@@ -69,7 +69,10 @@ __all__ = [
 #: The structural operators, in roulette order.
 MUTATION_OPERATORS = ("add_connection", "add_node", "enable", "change_activation")
 
-#: Keys of the ``[WannGenome]`` section.
+#: Keys of the ``[WannGenome]`` section, one :class:`~wann_plugin.Key` each (name, type,
+#: default, bounds, meaning); listed with their defaults on :doc:`config`.
+#:
+#: :meta hide-value:
 GENOME_KEYS = (
     Key("num_inputs", int, low=1, doc="task inputs, without the bias"),
     Key("num_outputs", int, low=1, doc="network outputs"),

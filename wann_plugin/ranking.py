@@ -214,7 +214,8 @@ def crowding_distance(front: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> crowding_distance(np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]])).tolist()
+    >>> points = np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]])
+    >>> crowding_distance(points).tolist()
     [inf, 1.5, 1.5, inf]
     """
     values = np.asarray(front, dtype=float)

@@ -55,7 +55,10 @@ __all__ = [
     "tournament_parents",
 ]
 
-#: Keys of the ``[WannReproduction]`` section.
+#: Keys of the ``[WannReproduction]`` section, one :class:`~wann_plugin.Key` each; listed
+#: with their defaults on :doc:`config`.
+#:
+#: :meta hide-value:
 REPRODUCTION_KEYS = (
     Key("cull_ratio", float, 0.2, 0.0, 1.0, high_open=True,
         doc="fraction of the worst-ranked left out of the breeding pool (select_cullRatio)"),
@@ -72,7 +75,10 @@ REPRODUCTION_KEYS = (
         doc="rank and breed within NEAT species instead of one population-wide group"),
 )
 
-#: Keys of the ``[WannSpeciesSet]`` section.
+#: Keys of the ``[WannSpeciesSet]`` section, one :class:`~wann_plugin.Key` each; listed
+#: with their defaults on :doc:`config`.
+#:
+#: :meta hide-value:
 SPECIES_SET_KEYS = (
     Key("compatibility_threshold", float, 3.0, 0.0,
         doc="neat-python's speciation threshold (used only with speciation = true)"),
@@ -194,6 +200,8 @@ class WannReproduction(DefaultReproduction):
     """
 
     #: The keys of this class's config section; a subclass extends the tuple to add its own.
+    #:
+    #: :meta hide-value:
     config_keys: ClassVar[tuple[Key, ...]] = REPRODUCTION_KEYS
 
     @classmethod
@@ -353,6 +361,8 @@ class WannSpeciesSet(DefaultSpeciesSet):
     """
 
     #: The keys of this class's config section; a subclass extends the tuple to add its own.
+    #:
+    #: :meta hide-value:
     config_keys: ClassVar[tuple[Key, ...]] = SPECIES_SET_KEYS
 
     @classmethod

@@ -169,7 +169,10 @@ class Task:
         return f"{type(self).__name__}(n_inputs={self.n_inputs}, n_outputs={self.n_outputs})"
 
 
-#: Registered task factories by name; see :func:`register_task`.
+#: Registered task factories by name (the built-in tasks of :doc:`tasks`, then yours); see
+#: :func:`register_task`.
+#:
+#: :meta hide-value:
 TASKS: dict[str, Callable[..., Task]] = {}
 
 

@@ -100,7 +100,8 @@ def output_divergence(net: WannNetwork, weights: np.ndarray, candidates: np.ndar
     >>> import numpy as np
     >>> from wann_plugin import WannNetwork
     >>> net = WannNetwork.from_edges(1, 1, [1, 1, 1], [(0, 2), (1, 2)])  # y = w0 + w1 x
-    >>> float(output_divergence(net, np.array([0., 1.]), np.array([0.5, 1.]), np.ones((3, 1))))
+    >>> before, after = np.array([0.0, 1.0]), np.array([0.5, 1.0])
+    >>> float(output_divergence(net, before, after, np.ones((3, 1))))
     0.25
     """
     x = _experiences(net, experiences)
