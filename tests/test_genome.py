@@ -12,7 +12,6 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from wann_plugin._config_checks import ConfigError, UnknownConfigKeyError
 from wann_plugin.activations import (
     ACTIVATIONS,
     BUILTIN_MAX_ID,
@@ -27,6 +26,7 @@ from wann_plugin.genome import (
 )
 from wann_plugin.network import WannNetwork
 from wann_plugin.reproduction import WannReproduction, WannSpeciesSet
+from wann_plugin.validation import ConfigError, UnknownConfigKeyError
 
 
 def make_config(**overrides):
@@ -188,9 +188,9 @@ def test_neat_genome_keys_are_refused_with_advice(key, hint):
     ("prob_enable", "1.5", r"\[WannGenome\] prob_enable == 1.5, must be in \[0, 1\]"),
     ("initial_connection_prob", "-0.1", r"initial_connection_prob == -0.1, must be in \[0, 1\]"),
     ("num_outputs", "0", r"\[WannGenome\] num_outputs == 0, must be >= 1"),
-    ("num_inputs", "2.5", r"\[WannGenome\] num_inputs = '2.5' is not a whole number"),
-    ("prob_add_node", "lots", r"\[WannGenome\] prob_add_node = 'lots' is not a number"),
-    ("prob_add_node", "nan", r"is not a finite number"),
+    ("num_inputs", "2.5", r"\[WannGenome\] num_inputs == '2.5', must be a whole number >= 1"),
+    ("prob_add_node", "lots", r"\[WannGenome\] prob_add_node == 'lots', must be a finite number in \[0, 1\]"),
+    ("prob_add_node", "nan", r"prob_add_node == nan, must be a finite number"),
     ("activation_options", "linear sigmoidd", r"activation_options: .*did you mean 'sigmoid'"),
     ("output_activation", "tanhh", r"\[WannGenome\] output_activation: .*'tanhh'"),
     ("activation_options", "tanh relu tanh", r"lists \['tanh'\] more than once"),
@@ -201,7 +201,8 @@ def test_bad_values_name_key_value_and_range(key, value, message):
 
 
 def test_missing_required_key_and_all_zero_operators():
-    with pytest.raises(ConfigError, match=r"\[WannGenome\] num_outputs is required"):
+    with pytest.raises(ConfigError,
+                       match=r"\[WannGenome\] num_outputs is missing, must be a whole number >= 1"):
         WannGenome.parse_config({"num_inputs": "2"})
     with pytest.raises(ConfigError, match="all 0"):
         make_config(prob_add_connection=0, prob_add_node=0, prob_enable=0,

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from neat.reporting import BaseReporter
 
-from wann_plugin._config_checks import ConfigError, UnknownConfigKeyError
 from wann_plugin.genome import WannGenome
 from wann_plugin.network import WannNetwork
 from wann_plugin.ranking import SIZE_OBJECTIVES, Objectives
@@ -21,6 +20,7 @@ from wann_plugin.reproduction import (
     selection_counts,
     tournament_parents,
 )
+from wann_plugin.validation import ConfigError, UnknownConfigKeyError
 
 CONFIG = """
 [NEAT]
@@ -186,8 +186,8 @@ def test_unknown_keys(tmp_path):
     ("cull_ratio = 1.0", r"\[WannReproduction\] cull_ratio == 1, must be in \[0, 1\)\."),
     ("elite_ratio = -0.1", r"\[WannReproduction\] elite_ratio == -0.1, must be in \[0, 1\]\."),
     ("prob_crossover = 2", r"prob_crossover == 2, must be in \[0, 1\]"),
-    ("prob_size_objective = often", r"prob_size_objective = 'often' is not a number"),
-    ("speciation = maybe", r"\[WannReproduction\] speciation = 'maybe' is not a boolean"),
+    ("prob_size_objective = often", r"prob_size_objective == 'often', must be a finite number"),
+    ("speciation = maybe", r"\[WannReproduction\] speciation == 'maybe', must be true or false"),
 ])
 def test_bad_values(tmp_path, line, message):
     with pytest.raises(ConfigError, match=message):

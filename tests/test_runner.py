@@ -45,10 +45,14 @@ def test_run_search_writes_champion_stats_and_config(tmp_path, cfg):
 
 
 def test_run_search_validates_arguments(cfg):
-    with pytest.raises(ValueError, match="generations == 0, must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"\[run_search\] generations == 0, must be >= 1\."):
         run_search(load_config(cfg), 0, stream=None)
-    with pytest.raises(ValueError, match="checkpoint_every == 0, must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"checkpoint_every == 0, must be >= 1\."):
         run_search(load_config(cfg), 2, checkpoint_every=0, stream=None)
+    with pytest.raises(TypeError, match=r"generations == 2.5, must be a whole number >= 1"):
+        run_search(load_config(cfg), 2.5, stream=None)
+    with pytest.raises(ValueError, match=r"champion_episodes == 0, must be >= 1\."):
+        run_search(load_config(cfg), 2, champion_episodes=0, stream=None)
 
 
 def test_run_search_defaults_to_the_config_generations(cfg):

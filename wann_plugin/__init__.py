@@ -13,7 +13,6 @@ neat-python's own ``Population`` loop::
     best = population.run(evaluator, 100)
 """
 
-from wann_plugin._config_checks import ConfigError, Key, SectionConfig, UnknownConfigKeyError
 from wann_plugin.activations import (
     ACTIVATIONS,
     CLASSIFY_HIDDEN_ACTIVATIONS,
@@ -62,6 +61,14 @@ from wann_plugin.tasks import (
     register_task,
 )
 from wann_plugin.tuning import best_shared_weight, tune_weights
+from wann_plugin.validation import (
+    ConfigError,
+    InvalidParameterError,
+    Key,
+    SectionConfig,
+    UnknownConfigKeyError,
+    validate_params,
+)
 
 __version__ = "0.1.0"
 
@@ -72,8 +79,10 @@ __all__ = [
     "GENOME_KEYS",
     "REPRODUCTION_KEYS",
     "SPECIES_SET_KEYS",
+    "InvalidParameterError",
     "Key",
     "SectionConfig",
+    "validate_params",
     "MUTATION_OPERATORS",
     "TASKS",
     "WANN_HIDDEN_ACTIVATIONS",

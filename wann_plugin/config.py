@@ -24,6 +24,8 @@ from __future__ import annotations
 import configparser
 import difflib
 import io as _io
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,14 +33,17 @@ from typing import Any
 
 import neat
 
-from wann_plugin._config_checks import ConfigError
 from wann_plugin.evaluation import DEFAULT_WEIGHTS, ON_ERROR_CHOICES, WannEvaluator
 from wann_plugin.genome import WannGenome
 from wann_plugin.io import atomic_write_text
 from wann_plugin.reproduction import WannReproduction, WannSpeciesSet
 from wann_plugin.tasks.base import Task, TaskError, make_task
+from wann_plugin.validation import REQUIRED, ConfigError, Key, parse_section, write_section
 
 __all__ = [
+    "EVALUATION_KEYS",
+    "NEAT_KEYS",
+    "RUN_KEYS",
     "ConfigError",
     "RunSettings",
     "default_config_path",
@@ -50,8 +55,38 @@ __all__ = [
 EVALUATION_SECTION = "WannEvaluation"
 TASK_SECTION = "WannTask"
 RUN_SECTION = "WannRun"
-_RUN_KEYS = ("generations",)
-_EVAL_KEYS = ("weights", "n_repeats", "batch_size", "on_error")
+
+#: ``[WannEvaluation]``: how every genome is scored.
+EVALUATION_KEYS = (
+    Key("weights", tuple, DEFAULT_WEIGHTS, item=float,
+        doc="the shared weight series every genome is scored on"),
+    Key("n_repeats", int, 1, low=1, doc="episodes per genome and weight"),
+    Key("batch_size", int, None, low=1, optional=True,
+        doc="genomes per batch (default: chosen by the evaluator)"),
+    Key("on_error", str, "fail", choices=ON_ERROR_CHOICES,
+        doc="what a task exception on a genome does"),
+)
+#: ``[WannRun]``: settings of ``wann run``.
+RUN_KEYS = (Key("generations", int, 100, low=1, doc="generations without --generations"),)
+#: ``[NEAT]``: neat-python's own keys, checked here first so that a bad value gets one line.
+NEAT_KEYS = (
+    Key("pop_size", int, low=1, doc="genomes per generation"),
+    Key("fitness_criterion", str, choices=("max", "min", "mean"),
+        doc="how the population's fitness is compared with fitness_threshold"),
+    Key("fitness_threshold", float, finite=False, doc="stop when reached"),
+    Key("reset_on_extinction", bool),
+    Key("no_fitness_termination", bool, False),
+    Key("seed", int, None, low=0, optional=True, doc="the run's seed"),
+)
+#: neat-python's ``[DefaultStagnation]``, checked the same way.
+STAGNATION_KEYS = (
+    Key("species_fitness_func", str, "mean", choices=("min", "max", "mean", "median", "median2")),
+    Key("max_stagnation", int, 15, low=1),
+    Key("species_elitism", int, 0, low=0),
+)
+#: neat-python's ``[DefaultSpeciesSet]``.
+DEFAULT_SPECIES_SET_KEYS = (Key("compatibility_threshold", float, REQUIRED, low=0.0,
+                                low_open=True),)
 
 
 @dataclass(frozen=True)
@@ -92,57 +127,6 @@ class RunSettings:
 def default_config_path() -> Path:
     """The packaged quick swing-up config that ``wann run`` uses without a CONFIG."""
     return Path(str(resources.files("wann_plugin") / "configs" / "swingup_quick.cfg"))
-
-
-def _parse_eval(path: Path, section: dict) -> dict:
-    out: dict[str, Any] = {}
-    for key, raw in section.items():
-        if key not in _EVAL_KEYS:
-            hint = difflib.get_close_matches(key, _EVAL_KEYS, n=1)
-            raise ConfigError(
-                f"{path}: [{EVALUATION_SECTION}] has no key {key!r}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-                + f" (keys: {', '.join(_EVAL_KEYS)})"
-            )
-        where = f"{path}: [{EVALUATION_SECTION}] {key} = {raw!r}"
-        try:
-            if key == "weights":
-                vals = tuple(float(v) for v in raw.replace(",", " ").split())
-                if not vals:
-                    raise ValueError
-                out[key] = vals
-            elif key in ("n_repeats", "batch_size"):
-                v = int(raw)
-                if v < 1:
-                    raise ConfigError(f"{where}: must be >= 1")
-                out[key] = v
-            elif key == "on_error":
-                if raw not in ON_ERROR_CHOICES:
-                    raise ConfigError(f"{where}: must be one of {', '.join(ON_ERROR_CHOICES)}")
-                out[key] = raw
-        except ValueError as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            kind = "a list of numbers" if key == "weights" else "an integer"
-            raise ConfigError(f"{where}: expected {kind}") from None
-    return out
-
-
-def _parse_run(path: Path, section: dict) -> dict:
-    out = {}
-    for key, raw in section.items():
-        if key not in _RUN_KEYS:
-            hint = difflib.get_close_matches(key, _RUN_KEYS, n=1)
-            raise ConfigError(f"{path}: [{RUN_SECTION}] has no key {key!r}"
-                              + (f"; did you mean {hint[0]!r}?" if hint else ""))
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ConfigError(f"{path}: [{RUN_SECTION}] {key} = {raw!r}: expected an integer >= 1")
-        out[key] = value
-    return out
 
 
 def _family(base: type) -> list[type]:
@@ -190,6 +174,9 @@ def _resolve_role(path: Path, sections: list[str], role: str, bases: list[type],
 def load_config(
     path: str | Path | None = None,
     *,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    task: str | None = None,
+    task_options: Mapping[str, str] | None = None,
     genome_type: type | None = None,
     reproduction_type: type | None = None,
     species_set_type: type | None = None,
@@ -210,14 +197,22 @@ def load_config(
     ----------
     path : path-like, optional
         The config file; default :func:`default_config_path`.
+    overrides : mapping, optional
+        ``{section: {key: text}}`` replacing or adding keys of the file before anything is
+        parsed (``wann run --set NEAT.pop_size=64``).
+    task : str, optional
+        Replace ``[WannTask]``: this task, with ``task_options``; the genome's
+        ``num_inputs``/``num_outputs`` are set to the task's (``wann run --task``).
+    task_options : mapping, optional
+        Task options (text); with ``task``, the whole option set, else added to the file's.
     genome_type, reproduction_type, species_set_type, stagnation_type : type, optional
         Classes to use instead of looking them up by section name.
 
     Raises
     ------
     ConfigError
-        For a missing file, a missing or misspelt section, unknown keys and bad values, each
-        naming the file, section and key.
+        For a missing or unreadable file, a missing or misspelt section, unknown keys and bad
+        values, each naming the file, section and key (and the value and what is allowed).
 
     Examples
     --------
@@ -226,13 +221,82 @@ def load_config(
     ('swingup', 1)
     """
     path = Path(path) if path is not None else default_config_path()
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
+    parser = _read_ini(path)
+    _apply_overrides(path, parser, overrides, task, task_options)
+    return _build_config(path, parser, genome_type, reproduction_type, species_set_type,
+                         stagnation_type)
+
+
+def _read_ini(path: Path) -> configparser.ConfigParser:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a config file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                          "save the file as UTF-8") from None
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read_string(text, source=str(path))
     except configparser.Error as exc:
-        raise ConfigError(f"{path}: not a valid INI file: {exc}") from None
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"{path}: not a valid INI file: {detail}") from None
+    return parser
+
+
+def _apply_overrides(path: Path, parser: configparser.ConfigParser,
+                     overrides: Mapping[str, Mapping[str, str]] | None, task: str | None,
+                     task_options: Mapping[str, str] | None) -> None:
+    for section, items in (overrides or {}).items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in items.items():
+            parser.set(section, key.strip().lower(), str(value))
+    if task is not None:
+        if parser.has_section(TASK_SECTION):
+            parser.remove_section(TASK_SECTION)
+        parser.add_section(TASK_SECTION)
+        parser.set(TASK_SECTION, "name", task)
+    for key, value in (task_options or {}).items():
+        if not parser.has_section(TASK_SECTION):
+            parser.add_section(TASK_SECTION)
+        parser.set(TASK_SECTION, key.strip().lower(), str(value))
+    if task is not None:  # fit the genome to the task's inputs and outputs
+        options = {k: v for k, v in parser.items(TASK_SECTION) if k != "name"}
+        try:
+            built = make_task(task, **options)
+        except TaskError as exc:
+            raise ConfigError(f"--task {task}: {exc}") from None
+        genome = next((s for s in parser.sections()
+                       if s in {c.__name__ for c in _family(WannGenome)}), None)
+        if genome is not None:
+            parser.set(genome, "num_inputs", str(built.n_inputs))
+            parser.set(genome, "num_outputs", str(built.n_outputs))
+
+
+def _check_neat_sections(path: Path, parser: configparser.ConfigParser, roles: dict) -> None:
+    """neat-python's own sections, checked with our keys first: one line per bad value."""
+    checks = [("NEAT", NEAT_KEYS)]
+    if roles["stagnation"] is neat.DefaultStagnation:
+        checks.append(("DefaultStagnation", STAGNATION_KEYS))
+    if roles["species set"] is neat.DefaultSpeciesSet:
+        checks.append(("DefaultSpeciesSet", DEFAULT_SPECIES_SET_KEYS))
+    for section, keys in checks:
+        try:
+            parse_section(section, dict(parser.items(section)), keys)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+
+def _build_config(path, parser, genome_type, reproduction_type, species_set_type,
+                  stagnation_type) -> neat.Config:
     sections = parser.sections()
     explicit = [t for t in (genome_type, reproduction_type, species_set_type, stagnation_type) if t]
     known = {"NEAT", EVALUATION_SECTION, TASK_SECTION, RUN_SECTION,
@@ -256,31 +320,46 @@ def load_config(
     for required in ("NEAT", TASK_SECTION):
         if required not in sections:
             raise ConfigError(f"{path}: missing section [{required}]")
+    _check_neat_sections(path, parser, roles)
     try:
-        config = neat.Config(roles["genome"], roles["reproduction"], roles["species set"],
-                             roles["stagnation"], str(path))
-    except (RuntimeError, ValueError, TypeError, KeyError, NameError, configparser.Error) as exc:
+        with tempfile.TemporaryDirectory(prefix="wann-config-") as tmp:
+            # neat-python reads a file by name: hand it the (possibly overridden) text as UTF-8
+            text_path = Path(tmp) / path.name
+            with open(text_path, "w", encoding="utf-8") as f:
+                parser.write(f)
+            config = neat.Config(roles["genome"], roles["reproduction"], roles["species set"],
+                                 roles["stagnation"], str(text_path))
+    except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    eval_opts = _parse_eval(path, dict(parser.items(EVALUATION_SECTION))
-                            if parser.has_section(EVALUATION_SECTION) else {})
+    except (RuntimeError, ValueError, TypeError, KeyError, NameError, configparser.Error) as exc:
+        raise ConfigError(f"{path}: {' '.join(str(exc).split())}") from None
+    try:
+        eval_opts = parse_section(EVALUATION_SECTION, dict(parser.items(EVALUATION_SECTION))
+                                  if parser.has_section(EVALUATION_SECTION) else {},
+                                  EVALUATION_KEYS)
+        run_opts = parse_section(RUN_SECTION, dict(parser.items(RUN_SECTION))
+                                 if parser.has_section(RUN_SECTION) else {}, RUN_KEYS)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     task_opts = dict(parser.items(TASK_SECTION))
     name = task_opts.pop("name", None)
     if not name:
-        raise ConfigError(f"{path}: [{TASK_SECTION}] needs a name (e.g. name = swingup)")
-    run_opts = _parse_run(path, dict(parser.items(RUN_SECTION))
-                          if parser.has_section(RUN_SECTION) else {})
+        raise ConfigError(f"{path}: [{TASK_SECTION}] name is missing, must be a registered task "
+                          f"(e.g. name = swingup)")
     config.wann = RunSettings(task_name=name, task_options=task_opts, **eval_opts, **run_opts)
     config.wann_source = str(path)
     try:
         task = config.wann.make_task()
     except TaskError as exc:
-        raise ConfigError(f"{path}: [{TASK_SECTION}] {exc}") from None
+        where = "" if str(exc).startswith("[") else f"[{TASK_SECTION}] "
+        raise ConfigError(f"{path}: {where}{exc}") from None
     gc = config.genome_config
     n_in = len(gc.input_keys) - 1
     if (task.n_inputs, task.n_outputs) != (n_in, gc.num_outputs):
         raise ConfigError(
-            f"{path}: [WannGenome] num_inputs = {n_in}, num_outputs = {gc.num_outputs} but task "
-            f"{name!r} has {task.n_inputs} inputs and {task.n_outputs} outputs"
+            f"{path}: [{roles['genome'].__name__}] num_inputs = {n_in}, num_outputs = "
+            f"{gc.num_outputs} but task {name!r} has {task.n_inputs} inputs and "
+            f"{task.n_outputs} outputs"
         )
     return config
 
@@ -315,12 +394,10 @@ def config_text(config: neat.Config) -> str:
         cls.write_config(buf, cfg)
     settings: RunSettings = config.wann
     buf.write(f"\n[{EVALUATION_SECTION}]\n")
-    buf.write("weights = " + " ".join(repr(float(w)) for w in settings.weights) + "\n")
-    buf.write(f"n_repeats = {settings.n_repeats}\n")
-    if settings.batch_size is not None:
-        buf.write(f"batch_size = {settings.batch_size}\n")
-    buf.write(f"on_error = {settings.on_error}\n")
-    buf.write(f"\n[{RUN_SECTION}]\ngenerations = {settings.generations}\n")
+    write_section(buf, {k.name: getattr(settings, k.name) for k in EVALUATION_KEYS},
+                  EVALUATION_KEYS)
+    buf.write(f"\n[{RUN_SECTION}]\n")
+    write_section(buf, {k.name: getattr(settings, k.name) for k in RUN_KEYS}, RUN_KEYS)
     buf.write(f"\n[{TASK_SECTION}]\nname = {settings.task_name}\n")
     for k, v in settings.task_options.items():
         buf.write(f"{k} = {v}\n")

@@ -43,12 +43,6 @@ from neat.genes import DefaultConnectionGene, DefaultNodeGene
 from neat.genome import DefaultGenome, DefaultGenomeConfig
 from neat.innovation import InnovationTracker
 
-from wann_plugin._config_checks import (
-    ConfigError,
-    Key,
-    parse_section,
-    write_section,
-)
 from wann_plugin._genes import ConnectionGenes, InitialConnections, copy_gene
 from wann_plugin.activations import (
     ACTIVATIONS,
@@ -56,6 +50,12 @@ from wann_plugin.activations import (
     WANN_HIDDEN_ACTIVATIONS,
     UnknownActivationError,
     activation_by_name,
+)
+from wann_plugin.validation import (
+    ConfigError,
+    Key,
+    parse_section,
+    write_section,
 )
 
 __all__ = [

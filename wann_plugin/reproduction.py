@@ -41,9 +41,9 @@ import numpy as np
 from neat.reproduction import DefaultReproduction
 from neat.species import DefaultSpeciesSet, Species
 
-from wann_plugin._config_checks import Key, SectionConfig
 from wann_plugin._rng import generation_rng
 from wann_plugin.ranking import draw_ranking_objectives, sort_genomes
+from wann_plugin.validation import Key, SectionConfig
 
 __all__ = [
     "REPRODUCTION_KEYS",

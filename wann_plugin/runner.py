@@ -35,8 +35,17 @@ from wann_plugin.config import config_text, make_evaluator, save_config
 from wann_plugin.evaluation import WannEvaluator
 from wann_plugin.io import atomic_write_text, save_network
 from wann_plugin.network import WannNetwork
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["STATS_FIELDS", "ProgressReporter", "SearchResult", "run_search", "select_champion"]
+
+#: The arguments of :func:`run_search` checked before anything starts.
+_RUN_SEARCH_KEYS = (
+    Key("generations", int, None, low=1, optional=True),
+    Key("checkpoint_every", int, None, low=1, optional=True),
+    Key("seed", int, None, low=0, optional=True),
+    Key("champion_episodes", int, 16, low=1),
+)
 
 STATS_FIELDS = ("generation", "best_mean", "best_max", "mean_fitness", "median_connections",
                 "best_connections", "seconds")
@@ -231,13 +240,11 @@ def run_search(
     EvaluationError
         When the task fails on genomes (``on_error = fail``); a checkpoint is written first.
     """
-    if generations is not None and (isinstance(generations, bool) or int(generations) != generations
-                                    or generations < 1):
-        raise ValueError(f"generations == {generations!r}, must be an int >= 1")
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool)
-                                         or int(checkpoint_every) != checkpoint_every
-                                         or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every == {checkpoint_every!r}, must be an int >= 1")
+    checked = validate_params("run_search", _RUN_SEARCH_KEYS, {
+        "generations": generations, "checkpoint_every": checkpoint_every, "seed": seed,
+        "champion_episodes": champion_episodes})
+    generations, checkpoint_every = checked["generations"], checked["checkpoint_every"]
+    seed, champion_episodes = checked["seed"], checked["champion_episodes"]
     if seed is not None:
         config.seed = int(seed)
     checkpoint = None

@@ -11,6 +11,7 @@ import numpy as np
 
 from wann_plugin.compiled import ENGINES
 from wann_plugin.network import WannNetwork
+from wann_plugin.validation import key_for_default
 
 __all__ = ["ENGINES", "Task", "TaskError", "UnknownTaskError", "check_engine", "check_task",
            "coerce_options", "register_task", "make_task", "TASKS"]
@@ -227,30 +228,12 @@ def make_task(name: str, **options: Any) -> Task:
     return factory(**coerce_options(name, factory, options))
 
 
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
 def _coerce(task: str, key: str, value: Any, default: Any) -> Any:
-    if not isinstance(value, str) or default is None or isinstance(default, str):
+    """Text -> the type of the keyword's default, with the one validation vocabulary."""
+    declared = key_for_default(key, default)
+    if not isinstance(value, str) or declared is None or declared.type is str:
         return value
-    try:
-        if isinstance(default, bool):
-            low = value.strip().lower()
-            if low in _TRUE:
-                return True
-            if low in _FALSE:
-                return False
-            raise ValueError(value)
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except ValueError:
-        raise TaskError(
-            f"task {task!r} option {key}={value!r}: expected {type(default).__name__}"
-        ) from None
-    return value
+    return declared.parse(f"task {task}", value, error=TaskError)
 
 
 def coerce_options(task: str, factory: Callable[..., Task], options: dict) -> dict:
