@@ -29,7 +29,7 @@ Examples
 ...     validate_params("WannEvaluator", keys, {"n_repeats": 0})
 ... except InvalidParameterError as exc:
 ...     print(exc)
-[WannEvaluator] n_repeats == 0, must be a whole number >= 1.
+[WannEvaluator] n_repeats == 0, must be >= 1.
 """
 
 from __future__ import annotations
