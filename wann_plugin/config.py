@@ -57,6 +57,8 @@ TASK_SECTION = "WannTask"
 RUN_SECTION = "WannRun"
 
 #: ``[WannEvaluation]``: how every genome is scored.
+#:
+#: :meta hide-value:
 EVALUATION_KEYS = (
     Key("weights", tuple, DEFAULT_WEIGHTS, item=float,
         doc="the shared weight series every genome is scored on"),
@@ -67,8 +69,12 @@ EVALUATION_KEYS = (
         doc="what a task exception on a genome does"),
 )
 #: ``[WannRun]``: settings of ``wann run``.
+#:
+#: :meta hide-value:
 RUN_KEYS = (Key("generations", int, 100, low=1, doc="generations without --generations"),)
 #: ``[NEAT]``: neat-python's own keys, checked here first so that a bad value gets one line.
+#:
+#: :meta hide-value:
 NEAT_KEYS = (
     Key("pop_size", int, low=1, doc="genomes per generation"),
     Key("fitness_criterion", str, choices=("max", "min", "mean"),
@@ -79,12 +85,16 @@ NEAT_KEYS = (
     Key("seed", int, None, low=0, optional=True, doc="the run's seed"),
 )
 #: neat-python's ``[DefaultStagnation]``, checked the same way.
+#:
+#: :meta hide-value:
 STAGNATION_KEYS = (
     Key("species_fitness_func", str, "mean", choices=("min", "max", "mean", "median", "median2")),
     Key("max_stagnation", int, 15, low=1),
     Key("species_elitism", int, 0, low=0),
 )
 #: neat-python's ``[DefaultSpeciesSet]``.
+#:
+#: :meta hide-value:
 DEFAULT_SPECIES_SET_KEYS = (Key("compatibility_threshold", float, REQUIRED, low=0.0,
                                 low_open=True),)
 

@@ -40,6 +40,8 @@ from wann_plugin.validation import Key, validate_params
 __all__ = ["STATS_FIELDS", "ProgressReporter", "SearchResult", "run_search", "select_champion"]
 
 #: The arguments of :func:`run_search` checked before anything starts.
+#:
+#: :meta hide-value:
 _RUN_SEARCH_KEYS = (
     Key("generations", int, None, low=1, optional=True),
     Key("checkpoint_every", int, None, low=1, optional=True),
