@@ -9,7 +9,9 @@ packaged config, seed 1, 100 generations) and ``wann evaluate`` on its champion,
 by ``.``; ``quickstart_run_excerpt.txt`` keeps the first and last generations, and lines
 wider than the docs' 88-character code box are wrapped at a space).
 ``docs/figures/build.py`` (run by ``conf.py`` on every docs build) draws from these files,
-so the docs build never runs a search.
+so the docs build never runs a search. It also measures the performance page's benchmarks
+(``benchmarks/bench_swingup.py --json``, ``benchmarks/bench_generation.py --json``) into
+``bench_*.json``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def wann(*args: str) -> str:
     proc = subprocess.run([sys.executable, "-m", "wann_plugin.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     return proc.stdout.replace(str(ROOT), ".")
+
+
+def wann_script(script: str, *args: str) -> str:
+    """The standard output of one of the repository's scripts."""
+    return subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
 
 
 def wrap(text: str, width: int = 88) -> str:
@@ -69,6 +77,11 @@ def main() -> None:
     evaluate = evaluate.replace("docs/figures/data/", "wann-out/")
     (DATA / "quickstart_evaluate.txt").write_text(wrap(
         "$ wann evaluate wann-out/champion.json --task swingup --episodes 100\n" + evaluate))
+    # the performance page's measurements (about a minute each)
+    (DATA / "bench_swingup.json").write_text(wann_script("benchmarks/bench_swingup.py",
+                                                         "--json"))
+    (DATA / "bench_generation.json").write_text(wann_script(
+        "benchmarks/bench_generation.py", "--json", "--generations", "50"))
     print(f"wrote {', '.join(sorted(p.name for p in DATA.iterdir()))} to {DATA}")
 
 

@@ -1,0 +1,120 @@
+"""The performance page's figures, from the benchmarks' JSON kept in ``data/``.
+
+``data/bench_swingup.json`` is ``benchmarks/bench_swingup.py --json`` and
+``data/bench_generation.json`` is ``benchmarks/bench_generation.py --json --generations 50``;
+``regenerate.py`` re-measures both. ``build.py`` calls :func:`main`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _fig(size=(6.4, 3.4)):
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def size_and_population(swing: dict, out: Path) -> None:
+    fig = Figure(figsize=(8.0, 3.4), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2)
+    rows = swing["by_connections"]
+    conns = [r["mean_connections"] for r in rows]
+    ax.plot(conns, [r["ns_per_step"] for r in rows], "o-")
+    ax.set_xlabel("connections per network (bin mean)")
+    ax.set_ylabel("ns per episode step")
+    ax.set_title("cost grows with network size")
+    ax.set_ylim(0, None)
+    pops = swing["by_population_size"]
+    ax2.plot([p["n_nets"] for p in pops], [p["seconds"] for p in pops], "o-")
+    ax2.set_xlabel("networks per generation")
+    ax2.set_ylabel("seconds per generation")
+    ax2.set_title("6 weights x 3 episodes each")
+    ax2.set_xlim(0, None)
+    ax2.set_ylim(0, None)
+    fig.savefig(out, dpi=110)
+
+
+def parts(gen: dict, out: Path) -> None:
+    rows = gen["generations"]
+    g = np.array([r["generation"] for r in rows])
+    fig, ax = _fig()
+    bottom = np.zeros(len(rows))
+    for key, label in (("evaluate_s", "evaluation (compile, episodes)"),
+                       ("reproduce_s", "reproduction (rank, cull, breed)"),
+                       ("speciate_s", "speciation"), ("other_s", "neat-python loop, reports")):
+        vals = np.array([max(r[key], 0.0) for r in rows])
+        ax.bar(g, vals, bottom=bottom, label=label, width=0.9)
+        bottom += vals
+    ax.set_xlabel("generation")
+    ax.set_ylabel("seconds")
+    ax.set_title("one generation of the quick swing-up search (population 128)")
+    ax.legend(fontsize="small")
+    fig.savefig(out, dpi=110)
+
+
+def episode(gen: dict, out: Path) -> None:
+    e = gen["one_episode"]
+    labels = ["wann_plugin engine", "reference code (reported)", "neat-python\nFeedForwardNetwork",
+              "wann_plugin numpy path\n(one row per call)"]
+    vals = [e["engine_ms"], e["reference_ms"], e["neat_python_ms"], e["numpy_ms"]]
+    fig, ax = _fig((6.4, 2.8))
+    colors = ["#1f77b4", "#aec7e8", "#ff7f0e", "#7f7f7f"]
+    bars = ax.barh(labels[::-1], vals[::-1], color=colors[::-1])
+    ax.set_xscale("log")
+    ax.set_xlabel("milliseconds (log scale)")
+    ax.set_title(f"one 1000-step swing-up episode, swing.out ({e['network_nodes']} nodes)")
+    for bar, v in zip(bars, vals[::-1]):
+        ax.text(v * 1.1, bar.get_y() + bar.get_height() / 2, f"{v:.3g} ms", va="center",
+                fontsize="small")
+    ax.set_xlim(0.1, max(vals) * 8)
+    fig.savefig(out, dpi=110)
+
+
+def numbers(swing: dict, gen: dict, out: Path) -> None:
+    """The key figures as a reST table (included by ``performance.rst``)."""
+    e = gen["one_episode"]
+    rows = gen["generations"]
+    late = rows[len(rows) // 2:]
+    mean = {k: float(np.mean([r[k] for r in late]))
+            for k in ("evaluate_s", "reproduce_s", "speciate_s", "other_s", "total_s")}
+    items = [
+        ("one swing-up episode, swing.out, engine", f"{e['engine_ms']:.2f} ms"),
+        ("the same, reference code (reported)", f"about {e['reference_ms']:.0f} ms"),
+        ("the same, neat-python FeedForwardNetwork", f"{e['neat_python_ms']:.0f} ms"),
+        ("the same, our numpy path one row at a time", f"{e['numpy_ms']:.0f} ms"),
+        ("engine: env steps per second (192 networks)", f"{swing['steps_per_s']:,.0f}"),
+        ("engine vs neat-python (steps per second)", f"{swing['ratio_vs_neat_python']:.0f}x"),
+        ("engine with exact_math=True: steps per second",
+         f"{swing['exact_math_steps_per_s']:,.0f} ({swing['ratio_vs_exact_math']:.1f}x fewer)"),
+        ("one generation, 192 networks x 18 episodes",
+         f"{swing['generation_s']:.2f} s wall, {swing['generation_cpu_s']:.2f} s CPU"),
+        (f"quick search, generations {late[0]['generation']}-{late[-1]['generation']}: "
+         "evaluation", f"{mean['evaluate_s'] * 1e3:.0f} ms of {mean['total_s'] * 1e3:.0f} ms"),
+        ("quick search, same generations: reproduction", f"{mean['reproduce_s'] * 1e3:.0f} ms"),
+        ("quick search, same generations: speciation and the rest",
+         f"{(mean['speciate_s'] + mean['other_s']) * 1e3:.1f} ms"),
+    ]
+    width = max(len(a) for a, _ in items)
+    vwidth = max(len(b) for _, b in items)
+    rule = "=" * width + "  " + "=" * vwidth
+    lines = [rule, f"{'measure':<{width}}  value", rule]
+    lines += [f"{a:<{width}}  {b}" for a, b in items]
+    lines.append(rule)
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main(out_dir: Path) -> None:
+    swing_path, gen_path = DATA / "bench_swingup.json", DATA / "bench_generation.json"
+    swing = json.loads(swing_path.read_text())
+    gen = json.loads(gen_path.read_text())
+    size_and_population(swing, out_dir / "performance_size.png")
+    parts(gen, out_dir / "performance_parts.png")
+    episode(gen, out_dir / "performance_episode.png")
+    numbers(swing, gen, out_dir / "performance_numbers.rst")
