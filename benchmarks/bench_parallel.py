@@ -52,7 +52,6 @@ import numpy as np
 from wann_plugin.evaluation import WannEvaluator
 from wann_plugin.network import WannNetwork
 from wann_plugin.parallel import (
-    PackedNetworks,
     ProcessPool,
     TaskRef,
     _noop_batch,
@@ -62,6 +61,7 @@ from wann_plugin.parallel import (
     submit_batch,
 )
 from wann_plugin.tasks.biped import BipedTask
+from wann_plugin.transport import NetworkBatch  # noqa: E402
 
 
 def random_population(n: int, n_inputs: int = 24, n_outputs: int = 4, seed: int = 0) -> dict:
@@ -95,7 +95,7 @@ def _generation(evaluator: WannEvaluator, nets: dict, generation: int) -> tuple[
 def _noop_ms(executor, task, nets: dict, n: int = 64) -> float:
     """Mean round trip of a batch that is unpacked but not scored, n_workers at a time."""
     shipped = ship_task(executor, TaskRef.of(task))
-    batch = PackedNetworks.pack(list(nets.values())[:4])
+    batch = NetworkBatch.pack(list(nets.values())[:4])
     wait([submit_batch(executor, _noop_batch, shipped, batch) for _ in range(8)])  # warm
     t = time.perf_counter()
     wait([submit_batch(executor, _noop_batch, shipped, batch) for _ in range(n)])

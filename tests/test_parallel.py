@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 from _parallel_helpers import ToyTask, loads_in_this_process, random_networks, write_config
 
+from wann_plugin.activations import ACTIVATIONS, register_activation
 from wann_plugin.config import load_config
 from wann_plugin.evaluation import WannEvaluator
+from wann_plugin.network import WannNetwork
 from wann_plugin.parallel import (
-    PackedNetworks,
     ProcessPool,
     SchedulerError,
     TaskRef,
@@ -34,6 +35,7 @@ from wann_plugin.parallel import (
     ship_task,
 )
 from wann_plugin.runner import run_search
+from wann_plugin.transport import NetworkBatch
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])
@@ -69,29 +71,16 @@ def _same(a: dict, b: dict) -> bool:
 
 
 # ----------------------------------------------------------------------------- transport
-def test_packed_networks_round_trip_gives_identical_outputs():
-    nets = random_networks(12, seed=3)
-    packed = PackedNetworks.pack(nets)
-    assert packed.keys == tuple(range(1, 13))
-    assert packed.conn_src.dtype == np.int32 and packed.activations.dtype == np.int16
-    x = np.random.default_rng(0).normal(size=(7, 3))
-    for a, b in zip(nets, packed.unpack()):
-        assert b.key == a.key and b.n_connections == a.n_connections
-        np.testing.assert_array_equal(a.activate(x, WEIGHTS[:, None]),
-                                      b.activate(x, WEIGHTS[:, None]))
-    assert [n.key for n in packed.subset([2, 0]).unpack()] == [3, 1]
-
-
 def test_task_ref_token_depends_on_content_and_run_batch_reports_per_network():
     a, b = TaskRef.of(ToyTask()), TaskRef.of(ToyTask(n_samples=10))
     assert a.token == TaskRef.of(ToyTask()).token and a.token != b.token
     assert a.without_blob().blob is None and a.without_blob().token == a.token
     nets = random_networks(5)
-    res = run_batch(TaskRef.of(ToyTask(fail_keys=[3])), PackedNetworks.pack(nets), WEIGHTS, 9, 2)
+    res = run_batch(TaskRef.of(ToyTask(fail_keys=[3])), NetworkBatch.pack(nets), WEIGHTS, 9, 2)
     assert res.scores.shape == (5, 6, 2)
     assert list(res.errors) == [2] and "ValueError: toy task cannot score network 3" in res.errors[2]
     assert np.all(res.scores[2] == ToyTask.worst_score)
-    alone = run_batch(ToyTask(), PackedNetworks.pack(nets[:1]), WEIGHTS, 9, 2)
+    alone = run_batch(ToyTask(), NetworkBatch.pack(nets[:1]), WEIGHTS, 9, 2)
     np.testing.assert_array_equal(alone.scores[0], res.scores[0])
 
 
@@ -285,3 +274,39 @@ def test_biped_scores_do_not_depend_on_the_batch():
     alone = np.concatenate([BipedTask(fall_penalty=False, max_steps=40).evaluate([n], w, seed=3)
                             for n in nets])
     np.testing.assert_array_equal(together, alone)
+
+
+# ----------------------------------------------------------------------------- custom activations
+# (last: its task counts as an unpickled ToyTask on the shared pool and cluster workers)
+def test_custom_activations_score_the_same_in_process_on_a_pool_and_on_dask(pool, dask_client):
+    """Activations travel by name: the parent registered a custom activation before the
+    ones the workers register (so the same name has another id there), and a network using
+    them scores identically in-process, on a 2-worker ProcessPool and on a Dask LocalCluster."""
+    if "transport_pad" not in ACTIVATIONS:
+        register_activation("transport_pad", lambda x: np.asarray(x, dtype=float) + 1.0)
+    import _custom_activations as ca
+
+    task = ca.CustomActivationTask()
+    parent = ca.activation_ids()
+    on_pool = pool.submit(ca.activation_ids).result()
+    on_dask = list(dask_client.run(ca.activation_ids).values())
+    assert on_pool == {"transport_cube": 32, "transport_halve": 33}
+    assert all(ids == on_pool for ids in on_dask)
+    assert parent != on_pool  # the same names are other ids in the parent
+    rng = np.random.default_rng(11)
+    cube, halve = parent["transport_cube"], parent["transport_halve"]
+    nets = []
+    for key in range(1, 9):  # 3 inputs, 3 hidden nodes, 1 output
+        acts = [1] * 4 + [int(a) for a in rng.choice([cube, halve, 5, 9], 3)] + [cube]
+        edges = [(s, d) for d in range(4, 8) for s in range(min(d, 7)) if rng.random() < 0.6]
+        nets.append(WannNetwork.from_edges(3, 1, acts, sorted(set(edges) | {(6, 7)}), key=key))
+    serial, _ = _scores(None, nets, task=task)
+    on_processes, _ = _scores(pool, nets, task=task, batch_size=3)
+    on_cluster, _ = _scores(dask_executor(dask_client), nets, task=task, batch_size=3)
+    assert _same(serial, on_processes) and _same(serial, on_cluster)
+    # a network scores differently with its activations swapped: a mix-up would show
+    swapped = WannNetwork.from_edges(3, 1, [1] * 4 + [halve], [(1, 4), (2, 4)], key=1)
+    plain = WannNetwork.from_edges(3, 1, [1] * 4 + [cube], [(1, 4), (2, 4)], key=1)
+    a, _ = _scores(None, [swapped], task=task)
+    b, _ = _scores(pool, [plain], task=task)
+    assert not _same(a, b)

@@ -34,7 +34,6 @@ from wann_plugin._compile_cache import NetworkCache
 from wann_plugin._rng import generation_seed
 from wann_plugin.network import WannNetwork
 from wann_plugin.parallel import (
-    PackedNetworks,
     TaskRef,
     is_worker_lost,
     n_workers,
@@ -46,6 +45,7 @@ from wann_plugin.parallel import (
 )
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import Task
+from wann_plugin.transport import NetworkBatch
 
 __all__ = ["DEFAULT_WEIGHTS", "ON_ERROR_CHOICES", "EvaluationError", "EvaluationWarning",
            "WannEvaluator",
@@ -415,7 +415,7 @@ class WannEvaluator(BaseReporter):
             stats["wall_seconds"] = time.perf_counter() - wall
             return failures
 
-        packed = [PackedNetworks.pack([nets[k] for k in keys]) for keys in batches]
+        packed = [NetworkBatch.pack([nets[k] for k in keys]) for keys in batches]
         pending = list(range(len(batches)))
         rounds = 0
         while pending:

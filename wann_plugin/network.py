@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -36,7 +36,7 @@ from wann_plugin.activations import (
     activation_by_name,
 )
 
-__all__ = ["WannNetwork", "NetworkError", "reference_activate"]
+__all__ = ["WannNetwork", "NetworkError", "reference_activate", "required_nodes"]
 
 BIAS_NODE = "bias"
 
@@ -117,7 +117,6 @@ class WannNetwork:
     node_keys: tuple = ()
     conn_keys: tuple = ()
     key: Any = None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -305,12 +304,7 @@ class WannNetwork:
 
     def required_nodes(self) -> np.ndarray:
         """Boolean mask of the nodes that reach an output (the rest cannot change it)."""
-        need = np.zeros(self.n_nodes, dtype=bool)
-        need[self.n_nodes - self.n_outputs:] = True
-        for i in range(self.n_nodes - 1, 0, -1):
-            if need[i]:
-                need[self.conn_src[self.in_ptr[i]:self.in_ptr[i + 1]]] = True
-        return need
+        return required_nodes(self.n_outputs, self.in_ptr, self.conn_src)
 
     # ------------------------------------------------------------------ forward
     def activate(self, x: np.ndarray, weight: float | np.ndarray = 1.0) -> np.ndarray:
@@ -423,21 +417,9 @@ class WannNetwork:
                           delta[:, :, None] * cw[lo:hi])
         return jac
 
-    # ------------------------------------------------------------------ transport
-    def to_arrays(self) -> dict:
-        """The compact arrays that define the network (picklable, for workers)."""
-        return {
-            "n_inputs": self.n_inputs,
-            "n_outputs": self.n_outputs,
-            "activations": self.activations,
-            "conn_src": self.conn_src,
-            "conn_dst": self.conn_dst,
-            "key": self.key,
-        }
-
+    # ------------------------------------------------------------------ pickling
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_cache"] = {}
         # custom activation ids are handed out per process in registration order: travel by name
         custom = {int(a): activation_by_id(int(a)).name
                   for a in np.unique(self.activations) if a > BUILTIN_MAX_ID}
@@ -445,6 +427,7 @@ class WannNetwork:
         return state
 
     def __setstate__(self, state):
+        state.pop("_cache", None)  # pickled by versions that had a (never read) cache
         custom = state.pop("_custom_activations", None) or {}
         if custom:
             acts = np.array(state["activations"], copy=True)
@@ -467,6 +450,20 @@ class WannNetwork:
             f"WannNetwork(key={self.key!r}, inputs={self.n_inputs}, hidden={self.n_hidden}, "
             f"outputs={self.n_outputs}, connections={self.n_connections})"
         )
+
+
+def required_nodes(n_outputs: int, in_ptr: np.ndarray, conn_src: np.ndarray) -> np.ndarray:
+    """Boolean mask ``(n_nodes,)`` of the nodes that reach one of the last ``n_outputs``
+    nodes of a network given by its CSR pointers ``in_ptr`` (``n_nodes + 1``) and
+    connection sources: the pruning every compiled kernel applies
+    (:meth:`WannNetwork.required_nodes`)."""
+    n_nodes = len(in_ptr) - 1
+    need = np.zeros(n_nodes, dtype=bool)
+    need[n_nodes - n_outputs:] = True
+    for i in range(n_nodes - 1, 0, -1):
+        if need[i]:
+            need[conn_src[in_ptr[i]:in_ptr[i + 1]]] = True
+    return need
 
 
 def reference_activate(net: WannNetwork, x: np.ndarray, weight: float = 1.0,

@@ -5,9 +5,11 @@ executors we plug into.
 module holds the pieces both sides of that interface share:
 
 What travels
-    A batch is a :class:`PackedNetworks`: the compact arrays of its networks (activation ids,
-    connection sources and destinations) concatenated into a few flat integer arrays, plus the
-    genome keys. No genome and no config cross the wire.
+    A batch is a :class:`~wann_plugin.transport.NetworkBatch`: the compact arrays of its
+    networks (activations by name, CSR pointers, connection sources) concatenated into a few
+    flat arrays, plus the genome keys. Activations travel by name because custom activation
+    ids are handed out per process in registration order. No genome and no config cross the
+    wire.
 The task, once per worker
     The task is pickled once in the parent into a :class:`TaskRef` (a content token and the
     bytes). Each worker process keeps the tasks it has unpickled in a registry keyed by that
@@ -48,12 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
+from wann_plugin.transport import NetworkBatch
 
 __all__ = [
     "BatchResult",
-    "PackedNetworks",
     "ProcessPool",
     "SchedulerError",
     "TaskRef",
@@ -77,71 +78,6 @@ class WorkerSetupError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- what travels
-@dataclass(frozen=True)
-class PackedNetworks:
-    """The networks of one batch as a few flat arrays (what is sent to a worker).
-
-    Attributes
-    ----------
-    keys : tuple
-        Genome key of each network.
-    shape : ndarray of shape (n_nets, 2), int
-        ``(n_inputs, n_outputs)`` of each network.
-    node_ptr, conn_ptr : ndarray of shape (n_nets + 1,), int
-        Network ``i``'s nodes are ``activations[node_ptr[i]:node_ptr[i+1]]``, its connections
-        ``conn_src[conn_ptr[i]:conn_ptr[i+1]]`` (node positions within the network).
-    activations : ndarray of shape (n_nodes_total,), int16
-    conn_src, conn_dst : ndarray of shape (n_connections_total,), int32
-    """
-
-    keys: tuple
-    shape: np.ndarray
-    node_ptr: np.ndarray
-    conn_ptr: np.ndarray
-    activations: np.ndarray
-    conn_src: np.ndarray
-    conn_dst: np.ndarray
-
-    @classmethod
-    def pack(cls, nets: Sequence[WannNetwork]) -> PackedNetworks:
-        """Concatenate the compact arrays of ``nets``."""
-        nets = list(nets)
-        node_ptr = np.zeros(len(nets) + 1, dtype=np.int64)
-        conn_ptr = np.zeros(len(nets) + 1, dtype=np.int64)
-        np.cumsum([n.n_nodes for n in nets], out=node_ptr[1:])
-        np.cumsum([n.n_connections for n in nets], out=conn_ptr[1:])
-        empty = np.zeros(0, dtype=np.int32)
-        return cls(
-            keys=tuple(n.key for n in nets),
-            shape=np.array([(n.n_inputs, n.n_outputs) for n in nets], dtype=np.int32).reshape(-1, 2),
-            node_ptr=node_ptr,
-            conn_ptr=conn_ptr,
-            activations=np.concatenate([n.activations for n in nets]).astype(np.int16)
-            if nets else empty.astype(np.int16),
-            conn_src=np.concatenate([n.conn_src for n in nets]).astype(np.int32) if nets else empty,
-            conn_dst=np.concatenate([n.conn_dst for n in nets]).astype(np.int32) if nets else empty,
-        )
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def unpack(self) -> list[WannNetwork]:
-        """The networks again (same arrays, so the same outputs as the originals)."""
-        nets = []
-        for i, key in enumerate(self.keys):
-            lo, hi = self.conn_ptr[i], self.conn_ptr[i + 1]
-            edges = np.column_stack([self.conn_src[lo:hi], self.conn_dst[lo:hi]])
-            nets.append(WannNetwork.from_edges(
-                int(self.shape[i, 0]), int(self.shape[i, 1]),
-                self.activations[self.node_ptr[i]:self.node_ptr[i + 1]], edges, key=key,
-            ))
-        return nets
-
-    def subset(self, index: Sequence[int]) -> PackedNetworks:
-        """The networks at positions ``index`` as their own batch."""
-        return PackedNetworks.pack([self.unpack()[i] for i in index])
-
-
 @dataclass(frozen=True)
 class TaskRef:
     """A task as it travels to workers: a content token, and its pickled bytes or ``None``
@@ -307,7 +243,7 @@ def score_networks(task: Task, nets: list, weights: np.ndarray, seed: int,
     return np.where(np.isfinite(scores), scores, worst), errors
 
 
-def run_batch(ref: TaskRef | Task, batch: PackedNetworks, weights: np.ndarray, seed: int,
+def run_batch(ref: TaskRef | Task, batch: NetworkBatch, weights: np.ndarray, seed: int,
               n_repeats: int) -> BatchResult:
     """Score one batch on a worker (the function submitted to executors).
 
@@ -315,7 +251,7 @@ def run_batch(ref: TaskRef | Task, batch: PackedNetworks, weights: np.ndarray, s
     ----------
     ref : TaskRef or Task
         The task, as shipped (see :meth:`TaskRef.of`).
-    batch : PackedNetworks
+    batch : NetworkBatch
     weights : ndarray of shape (n_weights,)
     seed : int
         The generation's seed, shared by every network (common random numbers).
@@ -333,7 +269,7 @@ def run_batch(ref: TaskRef | Task, batch: PackedNetworks, weights: np.ndarray, s
     return BatchResult(scores, errors, time.perf_counter() - start, worker_id())
 
 
-def _noop_batch(ref: TaskRef | Task, batch: PackedNetworks) -> int:
+def _noop_batch(ref: TaskRef | Task, batch: NetworkBatch) -> int:
     """Resolve the task and unpack the batch, no scoring (measures per-batch overhead)."""
     _resolve_task(ref)
     return len(batch.unpack())

@@ -3,9 +3,9 @@
 All networks of a batch are concatenated into flat arrays (activation id and incoming
 connection range per node, local source index per connection) with per-network offsets, by a
 compiled packer. Bias and inputs stay at their positions; of the other nodes only those
-:meth:`WannNetwork.required_nodes <wann_plugin.network.WannNetwork.required_nodes>` marks are
+:func:`~wann_plugin.network.required_nodes` marks are
 kept (nodes that cannot reach an output cannot change it), in their order, so the outputs
-stay the last nodes.
+stay the last nodes. Activation ids are this process's ids for the batch's activation names.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from wann_plugin.network import WannNetwork
+from wann_plugin.network import WannNetwork, required_nodes
+from wann_plugin.transport import NetworkBatch
 
 __all__ = ["KernelLayout"]
 
 
 class KernelLayout:
-    """A batch of networks as flat arrays (pruned to the nodes the outputs need).
+    """A batch of networks as flat arrays (pruned to the nodes the outputs need), packed
+    from the transport format (:class:`~wann_plugin.transport.NetworkBatch`; a sequence of
+    networks is packed into one first).
 
     Attributes
     ----------
@@ -43,33 +46,25 @@ class KernelLayout:
         The connection's index in its network (to place per-connection weights).
     """
 
-    def __init__(self, nets: Sequence[WannNetwork]):
-        nets = list(nets)
-        shapes = {(net.n_inputs, net.n_outputs) for net in nets}
+    def __init__(self, batch: NetworkBatch | Sequence[WannNetwork]):
+        if not isinstance(batch, NetworkBatch):
+            batch = NetworkBatch.pack(batch)
+        shapes = {(int(i), int(o)) for i, o in batch.shape}
         if len(shapes) > 1:
             raise ValueError(f"networks of one batch must share inputs and outputs, got "
                              f"{sorted(shapes)}")
         self.n_inputs, self.n_outputs = shapes.pop() if shapes else (0, 1)
         n_fixed = 1 + self.n_inputs
-        sizes = np.array([[net.n_nodes, net.n_connections] for net in nets],
-                         dtype=np.int64).reshape(-1, 2)
-        node_off = np.concatenate(([0], np.cumsum(sizes[:, 0])))
-        conn_off = np.concatenate(([0], np.cumsum(sizes[:, 1])))
-
-        def cat(parts, dtype=np.int64):
-            return np.concatenate([np.asarray(p, dtype=dtype) for p in parts]
-                                  or [np.zeros(0, dtype)])
-
-        keep = []
-        for net in nets:
-            k = net.required_nodes()
-            k[:n_fixed] = True
-            keep.append(k)
+        keep = np.zeros(len(batch.act_index), dtype=np.bool_)
+        for k in range(len(batch)):
+            in_ptr, src = batch.network_arrays(k)
+            need = required_nodes(self.n_outputs, in_ptr, src)
+            need[:n_fixed] = True
+            keep[batch.node_ptr[k]:batch.node_ptr[k + 1]] = need
         (self.node_lo, self.n_nodes, self.acts, self.cin_lo, self.cin_hi, self.conn_src,
          self.conn_lo, self.conn_index) = _pack(
-            node_off, conn_off, cat([net.activations for net in nets]),
-            cat([net.in_ptr for net in nets]), cat([net.conn_src for net in nets]),
-            cat(keep, np.bool_), n_fixed)
+            batch.node_ptr, batch.conn_ptr, batch.activation_ids(),
+            batch.in_ptr.astype(np.int64), batch.conn_src.astype(np.int64), keep, n_fixed)
 
     def __len__(self) -> int:
         return len(self.node_lo)
