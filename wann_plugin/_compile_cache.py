@@ -99,4 +99,4 @@ def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None
         acts[pos] = activation_by_name(nodes[k].activation).id
     if np.array_equal(acts, net.activations) and net.key == key:
         return net
-    return dataclasses.replace(net, activations=acts, key=key, _cache={})
+    return dataclasses.replace(net, activations=acts, key=key)

@@ -20,7 +20,6 @@ failed genomes at the worst value. Non-finite scores are the worst value.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 import warnings
@@ -108,17 +107,6 @@ def evaluate_batch(task: Task, nets: Sequence[WannNetwork], weights: np.ndarray,
         raise EvaluationError(f"task {task.name!r} raised for genome {first!r}: {keys[first]}",
                               task_name=task.name, errors=keys)
     return scores
-
-
-def _fingerprint(net: WannNetwork) -> str:
-    cached = net._cache.get("fingerprint")
-    if cached is not None:
-        return cached
-    h = hashlib.sha1(np.array([net.n_inputs, net.n_outputs], dtype=np.int64).tobytes())
-    for arr in (net.activations, net.conn_src, net.conn_dst):
-        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
-    net._cache["fingerprint"] = h.hexdigest()
-    return net._cache["fingerprint"]
 
 
 class WannEvaluator(BaseReporter):
@@ -327,7 +315,7 @@ class WannEvaluator(BaseReporter):
         compiled = dict(self._networks.counts)
         self._networks.advance()
         compile_seconds = time.perf_counter() - compile_start
-        prints = {gid: _fingerprint(net) for gid, net in nets.items()}
+        prints = {gid: net.fingerprint for gid, net in nets.items()}
         if (self._partial["generation"], self._partial["seed"]) != (generation, seed):
             self._partial = {"generation": generation, "seed": seed, "results": {}}
         done = self._partial["results"]

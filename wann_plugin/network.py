@@ -22,6 +22,8 @@ and ``w`` becomes a batch dimension.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import heapq
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -287,6 +289,16 @@ class WannNetwork:
         """True when every activation has a built-in id (the compiled fast path applies)."""
         return bool(np.all(self.activations[1 + self.n_inputs:] <= BUILTIN_MAX_ID))
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A hash of the network's content (shape, activation ids, connections), computed
+        once: two networks with equal fingerprints compute the same function in this process
+        (the evaluator reuses the scores of an interrupted generation by it)."""
+        h = hashlib.sha1(np.array([self.n_inputs, self.n_outputs], dtype=np.int64).tobytes())
+        for arr in (self.activations, self.conn_src, self.conn_dst):
+            h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+        return h.hexdigest()
+
     def row_major_order(self) -> np.ndarray:
         """Connection indices sorted by (source, destination): the reference's parameter order.
 
@@ -420,6 +432,7 @@ class WannNetwork:
     # ------------------------------------------------------------------ pickling
     def __getstate__(self):
         state = dict(self.__dict__)
+        state.pop("fingerprint", None)  # of this process's activation ids
         # custom activation ids are handed out per process in registration order: travel by name
         custom = {int(a): activation_by_id(int(a)).name
                   for a in np.unique(self.activations) if a > BUILTIN_MAX_ID}
