@@ -167,7 +167,7 @@ def test_corrupt_truncated_and_foreign_checkpoints_are_refused(tmp_path, cfg):
     bad.mkdir()
     cases = {
         "flipped.wann": (data[:-100] + bytes([data[-100] ^ 0xFF]) + data[-99:],
-                         "corrupt checkpoint: the body does not match its SHA-256"),
+                         "corrupt checkpoint: the header or the body does not match its SHA-256"),
         "short.wann": (data[: len(data) // 2], r"truncated checkpoint: \d+ of \d+ body bytes"),
         "header.wann": (data[:30], "truncated checkpoint: the file ends inside the header"),
         "text.wann": (b"hello\n", "not a wann_plugin checkpoint"),
@@ -360,3 +360,62 @@ def test_interrupt_inside_breeding_of_a_snapshot_free_generation_resumes_exactly
     assert _strip(resumed.stats) == _strip(whole.stats) and len(whole.stats) == 6
     assert (tmp_path / "resumed" / "champion.json").read_text() == \
         (tmp_path / "whole" / "champion.json").read_text()
+
+
+# ----------------------------------------------------------------------------- hardening
+def test_the_checksum_covers_the_header(tmp_path, cfg):
+    _run(cfg, 2, out_dir=tmp_path / "run", checkpoint_every=2)
+    good = tmp_path / "run" / "checkpoint-000002.wann"
+    data = good.read_bytes()
+    assert read_checkpoint(good).generation == 2
+    for old, new in ((b'"generation": 2', b'"generation": 3'),
+                     (b'"generations": 2', b'"generations": 9'),
+                     (b"pop_size", b"pop_sizf")):
+        assert data.count(old) == 1
+        bad = tmp_path / "bad.wann"
+        bad.write_bytes(data.replace(old, new))
+        with pytest.raises(CheckpointError, match="header or the body does not match"):
+            read_checkpoint(bad)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_honour_the_umask(tmp_path, cfg, umask):
+    old = os.umask(umask)
+    try:
+        _run(cfg, 2, out_dir=tmp_path / "run", checkpoint_every=1)
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "run").iterdir() if p.is_file()]
+    assert any(p.suffix == ".wann" for p in files) and any(p.name == "stats.csv" for p in files)
+    for p in files:
+        assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p.name
+
+
+def test_orphaned_temporary_checkpoint_files_are_removed(tmp_path, cfg):
+    run = tmp_path / "run"
+    run.mkdir()
+    orphans = [run / ".checkpoint-000004.wann.k3j2_x.tmp", run / ".checkpoint-000001.wann.a.tmp"]
+    keep = [run / ".stats.csv.q1.tmp", run / "notes.tmp", run / "checkpoint-000001.wann.tmp"]
+    for p in orphans + keep:
+        p.write_bytes(b"half a file")
+    _run(cfg, 2, out_dir=run, checkpoint_every=5)  # writes only the final checkpoint
+    assert not any(p.exists() for p in orphans)
+    assert all(p.exists() for p in keep)
+    assert [p.name for p in list_checkpoints(run)] == ["checkpoint-000002.wann"]
+
+
+def test_format_1_checkpoints_still_load(tmp_path, cfg):
+    import hashlib
+    import json
+
+    _run(cfg, 2, out_dir=tmp_path / "run", checkpoint_every=2)
+    new = read_checkpoint(tmp_path / "run" / "checkpoint-000002.wann")
+    header = {k: v for k, v in new.header.items()}
+    header.update(format=1, body_sha256=hashlib.sha256(new.body).hexdigest())
+    old = tmp_path / "old.wann"
+    old.write_bytes(b"WANN-CHECKPOINT\n" + json.dumps(header).encode() + b"\n" + new.body)
+    loaded = read_checkpoint(old)
+    assert loaded.generation == 2 and loaded.state()[0]["generation"] == 2
+    old.write_bytes(old.read_bytes()[:-5] + b"xxxxx")
+    with pytest.raises(CheckpointError, match="does not match its SHA-256"):
+        read_checkpoint(old)

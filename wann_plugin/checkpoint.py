@@ -18,10 +18,18 @@ uninterrupted one (same populations, same stats rows, same champion):
 Everything draws its randomness from ``(seed, generation)`` (:mod:`wann_plugin._rng`), so this
 is all the state there is.
 
-File format: a text line ``WANN-CHECKPOINT``, a JSON header line (format version, generation,
-reason, the full config text, size and SHA-256 of the body), then the body: a gzip-compressed
-pickle. Files are written to a temporary name and renamed, so a crash leaves either the old
-file or the new one. A truncated or corrupt file, or one made with another config, is refused
+File format (version 2): a text line ``WANN-CHECKPOINT``, a JSON header line (format
+version, generation, target generations, reason, the full config text, the body's size), a
+line ``sha256:<hex>`` over the header line and the body (so a changed byte anywhere, the
+generation or the config included, is refused), then the body: a gzip-compressed pickle.
+Version 1 files (checksum over the body only) are still read.
+
+Security: loading a checkpoint unpickles it, and unpickling can run code. The checksum guards
+against damage, not against a file crafted on purpose: resume only from checkpoints you (or
+someone you trust) wrote, like any pickle.
+
+Files are written to a temporary name and renamed, so a crash leaves either the old file or the
+new one. A truncated or corrupt file, or one made with another config, is refused
 with an error naming the file; nothing is overwritten.
 
 Why not neat-python's ``Checkpointer``: its ``restore_checkpoint`` restores Python's
@@ -66,12 +74,15 @@ __all__ = [
     "find_checkpoint",
     "list_checkpoints",
     "read_checkpoint",
+    "remove_orphans",
     "restore_population",
     "write_checkpoint",
 ]
 
 MAGIC = b"WANN-CHECKPOINT\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_DIGEST = b"sha256:"
+_ORPHAN = re.compile(r"^\.checkpoint-\d+\.wann\..*\.tmp$")
 _NAME = re.compile(r"^checkpoint-(\d+)\.wann$")
 _SUB_CONFIGS = ("genome_config", "reproduction_config", "species_set_config", "stagnation_config")
 #: Keys a resumed run may change: they do not change any result.
@@ -397,11 +408,30 @@ def write_checkpoint(path: str | os.PathLike, *, state: bytes, generation: int, 
         "python": sys.version.split()[0],
         "n_partial_results": len((partial or {}).get("results", {})),
         "body_size": len(body),
-        "body_sha256": hashlib.sha256(body).hexdigest(),
         "config_text": config_text,
     }
-    data = MAGIC + json.dumps(header).encode("utf-8") + b"\n" + body
-    return atomic_write_bytes(Path(path), data)
+    head = json.dumps(header).encode("utf-8")
+    digest = hashlib.sha256(head + b"\n" + body).hexdigest().encode("ascii")
+    data = MAGIC + head + b"\n" + _DIGEST + digest + b"\n" + body
+    path = atomic_write_bytes(Path(path), data)
+    remove_orphans(path.parent)
+    return path
+
+
+def remove_orphans(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of checkpoint writes that never finished (a killed process
+    leaves ``.checkpoint-NNNNNN.wann.*.tmp``); returns the deleted paths."""
+    folder = Path(folder)
+    removed = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if _ORPHAN.match(p.name):
+                try:
+                    p.unlink()
+                    removed.append(p)
+                except OSError:
+                    pass
+    return removed
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -431,10 +461,11 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     end = data.find(b"\n", len(MAGIC))
     if end < 0:
         raise CheckpointError(f"{path}: truncated checkpoint: the file ends inside the header")
+    head = data[len(MAGIC):end]
     try:
-        header = json.loads(data[len(MAGIC):end].decode("utf-8"))
+        header = json.loads(head.decode("utf-8"))
         generation = int(header["generation"])
-        size, digest = int(header["body_size"]), str(header["body_sha256"])
+        size = int(header["body_size"])
         version = int(header["format"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: corrupt checkpoint header ({type(exc).__name__}: {exc})"
@@ -442,13 +473,23 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {version} is newer than this "
                               f"wann_plugin reads ({FORMAT_VERSION}); upgrade wann_plugin")
-    body = data[end + 1:]
+    if version >= 2:  # the checksum covers the header (generation, config) and the body
+        stop = data.find(b"\n", end + 1)
+        line = data[end + 1:stop] if stop >= 0 else b""
+        if stop < 0 or not line.startswith(_DIGEST):
+            raise CheckpointError(f"{path}: truncated checkpoint: the file ends before its "
+                                  "checksum line")
+        digest, body = line[len(_DIGEST):].decode("ascii", "replace"), data[stop + 1:]
+        covered = head + b"\n" + body
+    else:  # format 1: the checksum covers the body only
+        digest, body = str(header.get("body_sha256", "")), data[end + 1:]
+        covered = body
     if len(body) < size:
         raise CheckpointError(f"{path}: truncated checkpoint: {len(body)} of {size} body bytes "
                               "(was the write interrupted?)")
-    if len(body) > size or hashlib.sha256(body).hexdigest() != digest:
-        raise CheckpointError(f"{path}: corrupt checkpoint: the body does not match its "
-                              "SHA-256 checksum")
+    if len(body) > size or hashlib.sha256(covered).hexdigest() != digest:
+        raise CheckpointError(f"{path}: corrupt checkpoint: the header or the body does not "
+                              "match its SHA-256 checksum")
     return Checkpoint(path=path, generation=generation,
                       generations=int(header.get("generations", generation)),
                       reason=str(header.get("reason", "")),
@@ -553,8 +594,10 @@ class Checkpointer(BaseReporter):
         self._first: int | None = None
 
     def attach(self, population: neat.Population) -> None:
-        """The population whose state is saved (call before ``population.run``)."""
+        """The population whose state is saved (call before ``population.run``); deletes
+        temporary files that earlier, killed writes left in the folder."""
         self.population = population
+        remove_orphans(self.folder)
 
     def snapshot(self) -> None:
         """Capture the state now (between generations)."""

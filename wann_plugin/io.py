@@ -84,13 +84,21 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path``: a temporary file in the same folder, fsync, then a rename,
-    so a crash leaves either the old file or the new one, never half of one."""
+    so a crash leaves either the old file or the new one, never half of one. The file gets
+    the mode ``open()`` would give it (``0666`` less the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; honour the umask like open()
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
