@@ -199,3 +199,19 @@ def test_lexicographic_order_equals_networkx():
         g.add_edges_from(edges)
         assert _lexicographic_order(nodes, edges) == list(nx.lexicographical_topological_sort(g))
     assert _lexicographic_order([1, 2], [(1, 2), (2, 1)]) is None
+
+
+def test_node_genes_are_copy_on_write():
+    cfg = make_config()
+    parent = WannGenome(1)
+    parent.configure_new(cfg, rng=np.random.default_rng(0))
+    parent.mutate_add_node(cfg, rng=np.random.default_rng(1))
+    child = WannGenome(2)
+    child.configure_copy(parent)
+    hidden = parent.hidden_keys(cfg)[0]
+    assert child.nodes.explicit[hidden] is parent.nodes.explicit[hidden]  # shared until written
+    child.nodes[hidden].activation = "abs" if parent.nodes[hidden].activation != "abs" else "sin"
+    assert child.nodes[hidden].activation != parent.nodes[hidden].activation
+    assert child.nodes.explicit[hidden] is not parent.nodes.explicit[hidden]
+    clone = pickle.loads(pickle.dumps(child))
+    assert structure(clone) == structure(child)

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from wann_plugin._genes import ConnectionGenes
+from wann_plugin._genes import ConnectionGenes, read_genes
 from wann_plugin.activations import activation_by_name
 from wann_plugin.network import WannNetwork
 
@@ -30,7 +30,7 @@ __all__ = ["NetworkCache"]
 
 
 def _node_signature(genome) -> tuple:
-    return tuple((k, n.activation) for k, n in genome.nodes.items())
+    return tuple((k, n.activation) for k, n in read_genes(genome.nodes).items())
 
 
 class NetworkCache:
@@ -89,7 +89,7 @@ def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None
     outputs = set(genome_config.output_keys)
     n_fixed = 1 + net.n_inputs
     keys = net.node_keys[n_fixed:]
-    nodes = genome.nodes
+    nodes = read_genes(genome.nodes)
     if len(nodes) != len(keys) or any(k not in nodes for k in keys):
         return None
     if any(k not in outputs for k in keys[len(keys) - net.n_outputs:]):

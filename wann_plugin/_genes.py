@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from neat.genes import BaseGene
 
-__all__ = ["ConnectionGenes", "InitialConnections", "copy_gene"]
+__all__ = ["ConnectionGenes", "InitialConnections", "NodeGenes", "copy_gene", "read_genes"]
 
 
 _PLAIN: dict[type, bool] = {}
@@ -47,6 +47,12 @@ def copy_gene(gene):
     new = object.__new__(cls)
     new.__dict__.update(gene.__dict__)
     return new
+
+
+def read_genes(genes) -> dict:
+    """The gene dict behind ``genes`` for reading (no copy-on-write copies are made)."""
+    explicit = getattr(genes, "explicit", None)
+    return genes if explicit is None else explicit
 
 
 class InitialConnections:
@@ -111,6 +117,7 @@ class InitialConnections:
 
 _DORMANT_TYPES: dict[type, type] = {}
 _SERIALS = itertools.count()
+_NONE: frozenset = frozenset()  # an empty set shared until something is added
 
 
 def _dormant_type(base: type) -> type:
@@ -161,7 +168,7 @@ class ConnectionGenes(MutableMapping):
     def __init__(self, genes: dict | None = None, initial: InitialConnections | None = None):
         self._genes: dict = {} if genes is None else genes
         self._initial = initial
-        self._removed: set = set()
+        self._removed: set | frozenset = _NONE
         self._handed_out = None
         self._owned: set | None = None  # None: every stored gene object is this mapping's own
         #: Bumped whenever a gene may have changed (any write, any gene handed out).
@@ -265,13 +272,13 @@ class ConnectionGenes(MutableMapping):
         new._genes = dict(self._genes)
         new._initial = self._initial
         new._n_initial_stored = self._n_initial_stored
-        new._removed = set(self._removed) if self._removed else set()
+        new._removed = set(self._removed) if self._removed else _NONE
         new._handed_out = None
-        new._owned = set()
+        new._owned = _NONE
         new.version = 0
         new.serial = next(_SERIALS)
         new.origin = (self.serial, self.version)
-        self._owned = set()
+        self._owned = _NONE
         return new
 
     # ------------------------------------------------------------------ mapping
@@ -288,7 +295,7 @@ class ConnectionGenes(MutableMapping):
             if owned is not None and key not in owned:
                 gene = copy_gene(gene)
                 self._genes[key] = gene
-                owned.add(key)
+                self._own(key)
             return gene
         if not self._is_dormant(key):
             raise KeyError(key)
@@ -302,6 +309,18 @@ class ConnectionGenes(MutableMapping):
             self._handed_out[key] = gene
         return gene
 
+    def _own(self, key) -> None:
+        owned = self._owned
+        if owned is not None:
+            if type(owned) is frozenset:
+                self._owned = owned = set()
+            owned.add(key)
+
+    def _remove(self, key) -> None:
+        if type(self._removed) is frozenset:
+            self._removed = set()
+        self._removed.add(key)
+
     def _adopt(self, gene) -> None:
         """A handed-out dormant gene was written to: it becomes a stored gene."""
         if self._handed_out is not None:
@@ -310,8 +329,7 @@ class ConnectionGenes(MutableMapping):
             self._genes[gene.key] = gene
             self._n_initial_stored += 1
             self.version += 1
-            if self._owned is not None:
-                self._owned.add(gene.key)
+            self._own(gene.key)
 
     def __contains__(self, key) -> bool:
         if key in self._genes:
@@ -323,13 +341,13 @@ class ConnectionGenes(MutableMapping):
         initial = self._initial
         if key not in self._genes and initial is not None and key in initial.innovation_of:
             self._n_initial_stored += 1
-            self._removed.discard(key)
+            if self._removed:
+                self._removed.discard(key)
             if self._handed_out is not None:
                 self._handed_out.pop(key, None)
         self._genes[key] = gene
         self.version += 1
-        if self._owned is not None:
-            self._owned.add(key)
+        self._own(key)
 
     def __delitem__(self, key) -> None:
         self.version += 1
@@ -339,9 +357,9 @@ class ConnectionGenes(MutableMapping):
             del self._genes[key]
             if is_initial:
                 self._n_initial_stored -= 1
-                self._removed.add(key)
+                self._remove(key)
         elif is_initial and key not in self._removed:
-            self._removed.add(key)
+            self._remove(key)
         else:
             raise KeyError(key)
 
@@ -379,3 +397,71 @@ class ConnectionGenes(MutableMapping):
         self.version = 0
         self.serial = next(_SERIALS)
         self.origin = None
+
+
+class NodeGenes(MutableMapping):
+    """``{key: node gene}`` of one genome, shared copy-on-write with its copies.
+
+    A copy shares the node objects; the first ``mapping[key]`` on either side copies that node
+    before handing it out, so writes through the mapping never reach another genome. Library
+    code that only reads uses :attr:`explicit`.
+    """
+
+    __slots__ = ("_genes", "_owned")
+
+    def __init__(self, genes: dict | None = None):
+        self._genes: dict = {} if genes is None else genes
+        self._owned: set | frozenset | None = None
+
+    @property
+    def explicit(self) -> dict:
+        """The node objects, for reading only (they may be shared with copies)."""
+        return self._genes
+
+    def copy(self) -> NodeGenes:
+        """A copy sharing the node objects copy-on-write."""
+        new = NodeGenes.__new__(NodeGenes)
+        new._genes = dict(self._genes)
+        new._owned = _NONE
+        self._owned = _NONE
+        return new
+
+    def __getitem__(self, key):
+        gene = self._genes[key]
+        owned = self._owned
+        if owned is not None and key not in owned:
+            gene = self._genes[key] = copy_gene(gene)
+            if type(owned) is frozenset:
+                self._owned = owned = set()
+            owned.add(key)
+        return gene
+
+    def __setitem__(self, key, gene) -> None:
+        self._genes[key] = gene
+        owned = self._owned
+        if owned is not None:
+            if type(owned) is frozenset:
+                self._owned = owned = set()
+            owned.add(key)
+
+    def __delitem__(self, key) -> None:
+        del self._genes[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._genes
+
+    def __iter__(self) -> Iterator:
+        return iter(list(self._genes))
+
+    def __len__(self) -> int:
+        return len(self._genes)
+
+    def __repr__(self) -> str:
+        return f"NodeGenes({len(self._genes)} nodes)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"genes": self._genes, "owned": self._owned}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._genes = state["genes"]
+        self._owned = state["owned"]

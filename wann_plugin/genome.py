@@ -43,7 +43,13 @@ from neat.genes import DefaultConnectionGene, DefaultNodeGene
 from neat.genome import DefaultGenome, DefaultGenomeConfig
 from neat.innovation import InnovationTracker
 
-from wann_plugin._genes import ConnectionGenes, InitialConnections, copy_gene
+from wann_plugin._genes import (
+    ConnectionGenes,
+    InitialConnections,
+    NodeGenes,
+    copy_gene,
+    read_genes,
+)
 from wann_plugin.activations import (
     ACTIVATIONS,
     BUILTIN_MAX_ID,
@@ -349,6 +355,7 @@ class WannGenome(DefaultGenome):
 
     def __init__(self, key):
         super().__init__(key)
+        self.nodes = NodeGenes()
         self.connections = ConnectionGenes()
         self.objectives = None
 
@@ -410,7 +417,11 @@ class WannGenome(DefaultGenome):
         Costs one small object per node and per *stored* gene (enabled or disabled by a
         split), none per dormant initial connection.
         """
-        self.nodes = {k: copy_gene(ng) for k, ng in parent.nodes.items()}
+        nodes = parent.nodes
+        if isinstance(nodes, NodeGenes):
+            self.nodes = nodes.copy()
+        else:
+            self.nodes = NodeGenes({k: copy_gene(ng) for k, ng in nodes.items()})
         conns = parent.connections
         if isinstance(conns, ConnectionGenes):
             self.connections = conns.copy()
@@ -459,9 +470,10 @@ class WannGenome(DefaultGenome):
                 genes[key] = copy_gene(gene)
         self.connections = ConnectionGenes(genes, initial)
         outputs = set(config.output_keys)
-        for key in sorted(fitter.nodes):
-            node = fitter.nodes[key]
-            match = other.nodes.get(key)
+        fitter_nodes, other_nodes = read_genes(fitter.nodes), read_genes(other.nodes)
+        for key in sorted(fitter_nodes):
+            node = fitter_nodes[key]
+            match = other_nodes.get(key)
             if key not in outputs and match is not None and rng.random() < 0.5:
                 node = match
             self.nodes[key] = copy_gene(node)
@@ -633,8 +645,9 @@ class WannGenome(DefaultGenome):
         """neat-python's genetic distance (speciation), dormant genes counted as genes."""
         from types import SimpleNamespace
 
-        mine = SimpleNamespace(nodes=self.nodes, connections=dict(_all_items(self.connections)))
-        theirs = SimpleNamespace(nodes=other.nodes,
+        mine = SimpleNamespace(nodes=read_genes(self.nodes),
+                               connections=dict(_all_items(self.connections)))
+        theirs = SimpleNamespace(nodes=read_genes(other.nodes),
                                  connections=dict(_all_items(other.connections)))
         return DefaultGenome.distance(mine, theirs, config)
 

@@ -264,7 +264,7 @@ def genome_to_dict(genome) -> dict:
         "key": _key_to_json(genome.key),
         "nodes": [
             {"key": int(k), "activation": n.activation}
-            for k, n in sorted(genome.nodes.items())
+            for k, n in sorted(getattr(genome.nodes, "explicit", genome.nodes).items())
         ],
         "connections": [
             {"in": int(a), "out": int(b), "enabled": bool(c.enabled),

@@ -259,8 +259,9 @@ class WannNetwork:
         order = ([BIAS_NODE] if bias_key is None else [bias_key]) + obs_keys + hidden_order + out_keys
         pos = {k: i for i, k in enumerate(order)}
         acts = [1] * (1 + len(obs_keys))
+        nodes = getattr(genome.nodes, "explicit", genome.nodes)  # read without copying
         for k in hidden_order + out_keys:
-            acts.append(activation_by_name(genome.nodes[k].activation).id)
+            acts.append(activation_by_name(nodes[k].activation).id)
         node_keys = tuple(BIAS_NODE if k == bias_key else k for k in order)
         edges = [(pos[a], pos[b]) for a, b in conns]
         return cls.from_edges(

@@ -1,0 +1,235 @@
+"""Whole generations of real searches, one core: where a generation's time goes.
+
+Each task runs as ``wann run --out`` runs it (neat-python's ``Population``, our evaluator,
+the progress reporter and a checkpointer without ``--checkpoint-every``), in its own process
+(so peak memory is the task's own), pinned to one thread. After ``--warmup`` generations,
+``--generations`` generations are timed and split into
+
+evaluation
+    the task's forward passes and episodes (``Task.evaluate``);
+compile
+    the rest of the evaluator: compiling genomes to networks, checks, writing results back;
+reproduction
+    copying and mutating children (``WannReproduction.reproduce`` without its ranking);
+ranking
+    the Pareto sort of the population (``WannReproduction.rank``);
+bookkeeping
+    everything else in the generation: the checkpoint snapshot, speciation, progress and
+    statistics reporters.
+
+It prints seconds per generation, each part's share, the peak memory (max RSS) and the
+projected time of the paper's full run: generations x seconds per generation, with the
+evaluation part scaled by full / cut episode length where episodes are cut here; with
+``--workers N`` also the measured speed-up of the evaluation on N worker processes and the
+projection on N cores.
+
+    python benchmarks/bench_search.py [--tasks digits mnist] [--generations 3] [--warmup 1]
+                                      [--workers 2] [--json]
+
+Tasks: swingup (population 192), digits (960, tournament 32, 5% initial connections),
+mnist (960, the paper's settings), biped (480, episodes cut to 200 steps), carracing (64,
+episodes cut to 100 steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: name -> (config, overrides, task options, paper generations, full episode steps, cut steps)
+TASKS = {
+    "swingup": ("examples/swingup/config.cfg", {"pop_size": 192}, {}, 1024, None, None),
+    "digits": ("examples/digits/config.cfg",
+               {"pop_size": 960, "tournament_size": 32, "initial_connection_prob": 0.05},
+               {}, 4096, None, None),
+    "mnist": ("examples/mnist/config.cfg", {"pop_size": 960}, {}, 4096, None, None),
+    "biped": ("examples/biped/config.cfg", {"pop_size": 480}, {"max_steps": "200"}, 2048,
+              1600, 200),
+    "carracing": ("examples/carracing/config.cfg", {"pop_size": 64}, {"max_steps": "100"},
+                  1024, 1000, 100),
+}
+PARTS = ("evaluation", "compile", "reproduction", "ranking", "bookkeeping")
+
+
+class _Clock:
+    """Accumulates the seconds spent inside wrapped callables, by part: CPU seconds of this
+    process (robust on a shared machine), or wall seconds when workers do the evaluation."""
+
+    def __init__(self, now=time.process_time):
+        self.seconds = dict.fromkeys(("eval_call", "forward", "reproduce", "rank", "wall"), 0.0)
+        self.now = now
+        self._start = None
+
+    def wrap(self, name, fn):
+        def timed(*args, **kwargs):
+            t = self.now()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] += self.now() - t
+        return timed
+
+
+def _edges(clock: _Clock):
+    from neat.reporting import BaseReporter
+
+    class First(BaseReporter):
+        def start_generation(self, generation):
+            clock._start = clock.now()
+
+    class Last(BaseReporter):
+        def end_generation(self, config, population, species_set):
+            clock.seconds["wall"] += clock.now() - clock._start
+
+    return First(), Last()
+
+
+def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
+    """Time ``generations`` generations of task ``name`` in this process."""
+    import neat
+
+    from wann_plugin.checkpoint import Checkpointer
+    from wann_plugin.config import config_text, load_config, make_evaluator
+    from wann_plugin.runner import ProgressReporter
+
+    path, overrides, options, paper_gens, full_steps, cut_steps = TASKS[name]
+    config = load_config(REPO / path)
+    config.pop_size = overrides.get("pop_size", config.pop_size)
+    if "tournament_size" in overrides:
+        config.reproduction_config.tournament_size = overrides["tournament_size"]
+    if "initial_connection_prob" in overrides:
+        config.genome_config.initial_connection_prob = overrides["initial_connection_prob"]
+    config.wann.task_options.update(options)
+    executor = None
+    if workers > 1:
+        from wann_plugin.parallel import ProcessPool
+        executor = ProcessPool(workers)
+    evaluator = make_evaluator(config, executor=executor)
+    clock = _Clock(time.perf_counter if executor is not None else time.process_time)
+    t = clock.now()
+    population = neat.Population(config)
+    first_seconds = clock.now() - t
+    first, last = _edges(clock)
+    progress = ProgressReporter(None, None)
+    folder = tempfile.mkdtemp(prefix="bench-search-")
+    checkpointer = Checkpointer(folder, None, config_text=config_text(config),
+                                generations=warmup + generations, evaluator=evaluator,
+                                progress=progress)
+    checkpointer.attach(population)
+    for r in (first, evaluator, progress, checkpointer, last):
+        population.add_reporter(r)
+    repro = population.reproduction
+    repro.reproduce = clock.wrap("reproduce", repro.reproduce)
+    repro.rank = clock.wrap("rank", repro.rank)
+    task = evaluator.task
+    task.evaluate = clock.wrap("forward", task.evaluate)
+    fitness = clock.wrap("eval_call", evaluator)
+    population.run(fitness, warmup)
+    clock.seconds = dict.fromkeys(clock.seconds, 0.0)
+    population.run(fitness, generations)
+    evaluator.close()
+    s = clock.seconds
+    per_gen = {
+        "evaluation": s["forward"] if executor is None else s["eval_call"],
+        "compile": 0.0 if executor is None else 0.0,
+        "reproduction": s["reproduce"] - s["rank"],
+        "ranking": s["rank"],
+    }
+    if executor is None:
+        per_gen["compile"] = s["eval_call"] - s["forward"]
+    per_gen["bookkeeping"] = s["wall"] - s["eval_call"] - s["reproduce"]
+    per_gen = {k: v / generations for k, v in per_gen.items()}
+    wall = s["wall"] / generations
+    return {
+        "task": name, "pop_size": config.pop_size, "generations": generations,
+        "warmup": warmup, "workers": workers, "seconds_per_generation": wall,
+        "parts": per_gen, "initial_population_seconds": first_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "paper_generations": paper_gens, "full_steps": full_steps, "cut_steps": cut_steps,
+        "mean_connections": sum(g.size()[1] for g in population.population.values())
+        / len(population.population),
+    }
+
+
+def _child(name: str, args) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               NUMBA_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    cmd = [sys.executable, __file__, "--one", name, "--generations", str(args.generations),
+           "--warmup", str(args.warmup), "--workers", str(args.workers_of_child)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name}: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def projection(row: dict, speedup: float | None = None) -> float:
+    """Seconds of the paper's full run: generations x seconds per generation, evaluation
+    scaled to full episodes; with ``speedup`` the evaluation is divided by it."""
+    parts = dict(row["parts"])
+    if row["full_steps"]:
+        parts["evaluation"] *= row["full_steps"] / row["cut_steps"]
+    if speedup:
+        parts["evaluation"] /= speedup
+    return row["paper_generations"] * sum(parts.values())
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    ap.add_argument("--generations", type=int, default=3, help="timed generations (default 3)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed generations first (default 1)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="also run each task on N worker processes to measure the speed-up")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.generations < 1 or args.warmup < 0:
+        ap.error("--generations must be >= 1 and --warmup >= 0")
+    if args.one:
+        print(json.dumps(run_one(args.one, args.generations, args.warmup, args.workers)))
+        return 0
+    rows = []
+    for name in args.tasks:
+        args.workers_of_child = 0
+        row = _child(name, args)
+        if args.workers > 1:
+            args.workers_of_child = args.workers
+            par = _child(name, args)
+            row["speedup"] = row["parts"]["evaluation"] / max(par["parts"]["evaluation"], 1e-12)
+            row["projected_seconds_n_cores"] = projection(row, row["speedup"])
+        row["projected_seconds"] = projection(row)
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"rows": rows, "generations": args.generations,
+                          "warmup": args.warmup}, indent=1))
+        return 0
+    head = (f"{'task':10s} {'pop':>4s} {'s/gen':>7s} " + " ".join(f"{p[:7]:>7s}" for p in PARTS)
+            + f" {'outside':>7s} {'peak MB':>7s} {'paper run':>10s}")
+    print(head)
+    for r in rows:
+        total = r["seconds_per_generation"]
+        shares = " ".join(f"{100 * r['parts'][p] / total:6.1f}%" for p in PARTS)
+        outside = 100 * (1 - r["parts"]["evaluation"] / total)
+        print(f"{r['task']:10s} {r['pop_size']:4d} {total:7.3f} {shares} {outside:6.1f}% "
+              f"{r['peak_rss_mb']:7.0f} {_hours(r['projected_seconds']):>10s}")
+        if "speedup" in r:
+            print(f"{'':10s} evaluation on {args.workers} workers: {r['speedup']:.2f}x, paper run "
+                  f"{_hours(r['projected_seconds_n_cores'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
