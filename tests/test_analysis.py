@@ -17,7 +17,6 @@ from wann_plugin.analysis import (
     four_condition_report,
 )
 from wann_plugin.network import WannNetwork, reference_activate
-from wann_plugin.tuning import CmaParams
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "wann"
 
@@ -71,8 +70,7 @@ def test_report_on_a_small_task_tuning_beats_the_random_conditions():
     seen = []
     report = four_condition_report(
         task, net, rng=np.random.default_rng(0), method="cma", generations=30, n_repeats=1,
-        n_episodes=20, baseline_hidden=3, tune_options={"params": CmaParams(popsize=12,
-                                                                            sigma_init=0.3)},
+        n_episodes=20, baseline_hidden=3, options={"pop_size": 12, "sigma": 0.3},
         callback=lambda label, rec: seen.append(label))
     wann, base = report.rows
     assert base.net.n_hidden == 3 and base.label == "Fixed topology (3 tanh)"

@@ -11,7 +11,7 @@ from wann_plugin.plots import (
     plot_shared_weight,
     plot_tuning_curve,
 )
-from wann_plugin.tuning import CmaParams, best_shared_weight, tune_weights
+from wann_plugin.tuning import best_shared_weight, tune_weights
 
 
 def png_ok(path):
@@ -31,7 +31,7 @@ def test_every_plot_writes_a_png(tmp_path):
     task, net = teacher_task(0)
     shared = best_shared_weight(task, net, refine_iters=3)
     res = tune_weights(task, net, method="cma", start=shared.weight, generations=6,
-                       n_repeats=1, validate_every=2, params=CmaParams(popsize=6),
+                       n_repeats=1, validate_every=2, options={"pop_size": 6},
                        rng=np.random.default_rng(0))
     figs = [
         plot_shared_weight(shared, path=tmp_path / "shared.png"),

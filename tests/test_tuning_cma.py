@@ -19,7 +19,7 @@ def run(opt, task, net, x0, gens, seed):
 def test_cma_reduces_the_error_on_a_teacher_task():
     task, net = teacher_task(0)
     x0 = np.full(net.n_connections, 0.5)
-    opt = CmaEs(CmaParams(popsize=12, sigma_init=0.3, weight_decay=0.0))
+    opt = CmaEs(CmaParams(pop_size=12, sigma=0.3, weight_decay=0.0))
     state = run(opt, task, net, x0, 60, seed=0)
     before = evaluate_candidates(task, net, x0[None], seed=999, n_repeats=4)[0]
     after = evaluate_candidates(task, net, opt.current(state)[None], seed=999, n_repeats=4)[0]
@@ -30,7 +30,7 @@ def test_cma_reduces_the_error_on_a_teacher_task():
 def test_cma_uses_only_the_given_generator():
     task, net = teacher_task(1)
     x0 = np.zeros(net.n_connections)
-    opt = CmaEs(CmaParams(popsize=8))
+    opt = CmaEs(CmaParams(pop_size=8))
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
     a = run(opt, task, net, x0, 5, seed=4)
@@ -42,7 +42,7 @@ def test_cma_uses_only_the_given_generator():
 
 
 def test_cma_samples_follow_deaps_distribution_and_tell_is_pure():
-    opt = CmaEs(CmaParams(popsize=2000, sigma_init=0.5))
+    opt = CmaEs(CmaParams(pop_size=2000, sigma=0.5))
     rng = np.random.default_rng(0)
     state = opt.init(np.array([1.0, -1.0]), rng=rng)
     x, same = opt.ask(state, rng=rng)
@@ -58,7 +58,7 @@ def test_cma_samples_follow_deaps_distribution_and_tell_is_pure():
 
 
 def test_cma_ranks_nan_last_and_ties_by_index():
-    opt = CmaEs(CmaParams(popsize=4, mu=1, weight_decay=0.0))
+    opt = CmaEs(CmaParams(pop_size=4, mu=1, weight_decay=0.0))
     rng = np.random.default_rng(0)
     state = opt.init(np.zeros(3), rng=rng)
     x, state = opt.ask(state, rng=rng)
@@ -69,13 +69,13 @@ def test_cma_ranks_nan_last_and_ties_by_index():
 
 
 def test_cma_parameter_errors():
-    with pytest.raises(ValueError, match=r"\[CmaParams\] popsize == 2, must be >= 4"):
-        CmaParams(popsize=2)
-    with pytest.raises(ValueError, match="mu == 9 exceeds popsize == 8"):
-        CmaParams(popsize=8, mu=9)
-    with pytest.raises(ValueError, match="sigma_init"):
-        CmaParams(sigma_init=0.0)
-    opt = CmaEs(CmaParams(popsize=4))
+    with pytest.raises(ValueError, match=r"\[CmaParams\] pop_size == 2, must be >= 4"):
+        CmaParams(pop_size=2)
+    with pytest.raises(ValueError, match="mu == 9 exceeds pop_size == 8"):
+        CmaParams(pop_size=8, mu=9)
+    with pytest.raises(ValueError, match="sigma"):
+        CmaParams(sigma=0.0)
+    opt = CmaEs(CmaParams(pop_size=4))
     state = opt.init(np.zeros(2), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"samples must have shape \(4, 2\)"):
         opt.tell(state, np.zeros((3, 2)), np.zeros(3))

@@ -19,7 +19,7 @@ def run(opt, task, net, x0, gens, seed):
 def test_pepg_reduces_the_error_on_a_teacher_task():
     task, net = teacher_task(0)
     x0 = np.full(net.n_connections, 0.5)
-    opt = Pepg(PepgParams(popsize=16, learning_rate=0.05))
+    opt = Pepg(PepgParams(pop_size=16, learning_rate=0.05))
     state = run(opt, task, net, x0, 80, seed=0)
     before = evaluate_candidates(task, net, x0[None], seed=999, n_repeats=4)[0]
     after = evaluate_candidates(task, net, opt.current(state)[None], seed=999, n_repeats=4)[0]
@@ -31,7 +31,7 @@ def test_pepg_reduces_the_error_on_a_teacher_task():
 def test_pepg_is_reproducible_and_pure():
     task, net = teacher_task(1)
     x0 = np.zeros(net.n_connections)
-    opt = Pepg(PepgParams(popsize=8))
+    opt = Pepg(PepgParams(pop_size=8))
     a = run(opt, task, net, x0, 10, seed=3)
     b = run(opt, task, net, x0, 10, seed=3)
     np.testing.assert_array_equal(a.mean, b.mean)
@@ -48,7 +48,7 @@ def test_pepg_is_reproducible_and_pure():
 
 
 def test_pepg_samples_are_antithetic_and_sigma_is_clipped_and_decays():
-    opt = Pepg(PepgParams(popsize=6, sigma_init=0.1, sigma_alpha=100.0))
+    opt = Pepg(PepgParams(pop_size=6, sigma=0.1, sigma_alpha=100.0))
     rng = np.random.default_rng(0)
     state = opt.init(np.ones(4), rng=rng)
     x, state = opt.ask(state, rng=rng)
@@ -61,7 +61,7 @@ def test_pepg_samples_are_antithetic_and_sigma_is_clipped_and_decays():
 
 
 def test_pepg_nan_scores_count_as_worst():
-    opt = Pepg(PepgParams(popsize=4))
+    opt = Pepg(PepgParams(pop_size=4))
     rng = np.random.default_rng(0)
     state = opt.init(np.zeros(2), rng=rng)
     x, state = opt.ask(state, rng=rng)
@@ -76,12 +76,12 @@ def test_centered_ranks():
 
 
 def test_pepg_parameter_errors():
-    with pytest.raises(ValueError, match=r"\[PepgParams\] popsize == 7, must be even"):
-        PepgParams(popsize=7)
+    with pytest.raises(ValueError, match=r"\[PepgParams\] pop_size == 7, must be even"):
+        PepgParams(pop_size=7)
     with pytest.raises(ValueError, match=r"sigma_max_change == 1.5, must be in \(0, 1\)"):
         PepgParams(sigma_max_change=1.5)
-    with pytest.raises(TypeError, match="popsize must be an int"):
-        PepgParams(popsize=8.0)
+    with pytest.raises(TypeError, match="pop_size must be an int"):
+        PepgParams(pop_size=8.0)
     opt = Pepg()
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         opt.init(np.zeros(2), rng=0)

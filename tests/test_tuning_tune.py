@@ -8,34 +8,32 @@ from tuning_helpers import teacher_task
 
 from wann_plugin.tasks.base import Task
 from wann_plugin.tuning import (
-    METHODS,
-    CmaParams,
-    GaParams,
-    Mutation,
-    PepgParams,
+    TUNING_METHODS,
     collect_experiences,
     evaluate_candidates,
-    make_strategy,
+    get_tuning_method,
     tune_weights,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "wann"
 
 SMALL = {
-    "pepg": PepgParams(popsize=16, learning_rate=0.05),
-    "cma": CmaParams(popsize=12, sigma_init=0.3),
-    "ga": GaParams(pop_size=16, n_offspring=4, tournament_size=3),
+    "pepg": {"pop_size": 16, "learning_rate": 0.05},
+    "cma": {"pop_size": 12, "sigma": 0.3},
+    "ga": {"pop_size": 16, "n_offspring": 4, "tournament_size": 3, "sigma": 0.1,
+           "target_divergence": 0.01},
 }
+EVOLUTIONARY = [m for m in TUNING_METHODS if not TUNING_METHODS[m].needs_gradient]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", EVOLUTIONARY)
 def test_every_method_improves_on_fresh_episodes(method):
     task, net = teacher_task(0)
-    params = SMALL.get(method, SMALL["ga"])
     records = []
     res = tune_weights(task, net, method=method, start=0.5, generations=40, n_repeats=1,
-                       params=params, mutation=Mutation(sigma=0.1, target_divergence=0.01),
-                       rng=np.random.default_rng(0), callback=records.append)
+                       options=SMALL.get(method, SMALL["ga"]), validate_every=5,
+                       n_validation=32, rng=np.random.default_rng(0),
+                       callback=records.append)
     assert res.method == method
     assert res.validation_score > res.start_score
     test_before = evaluate_candidates(task, net, res.start_weights[None], seed=12345,
@@ -53,7 +51,7 @@ def test_every_method_improves_on_fresh_episodes(method):
 
 def test_start_from_the_best_shared_weight_and_reproducibility():
     task, net = teacher_task(1)
-    kw = dict(method="cma", generations=5, n_repeats=1, params=SMALL["cma"],
+    kw = dict(method="cma", generations=5, n_repeats=1, options=SMALL["cma"], validate_every=5,
               shared_options={"refine_iters": 4})
     a = tune_weights(task, net, rng=np.random.default_rng(3), **kw)
     b = tune_weights(task, net, rng=np.random.default_rng(3), **kw)
@@ -70,8 +68,12 @@ def test_errors_name_the_problem():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="did you mean 'sm-g-so'"):
         tune_weights(task, net, method="sm-g-s0", rng=rng)
-    with pytest.raises(TypeError, match="takes PepgParams"):
-        make_strategy("pepg", net, params=CmaParams())
+    with pytest.raises(ValueError, match="unknown option 'popsize'; did you mean 'pop_size'"):
+        tune_weights(task, net, method="pepg", options={"popsize": 8}, rng=rng)
+    with pytest.raises(ValueError, match=r"\[PepgParams\] pop_size == 7, must be even"):
+        get_tuning_method("pepg").make(net, {"pop_size": 7})
+    with pytest.raises(ValueError, match="preset == 'refrence'; did you mean 'reference'"):
+        tune_weights(task, net, method="pepg", preset="refrence", rng=rng)
     with pytest.raises(ValueError, match="start must be a float or have shape"):
         tune_weights(task, net, start=np.zeros(3), rng=rng)
     with pytest.raises(ValueError, match="generations == -1"):
@@ -86,6 +88,7 @@ def test_errors_name_the_problem():
     with pytest.raises(TypeError, match=r"sample_inputs\(net, conn_weights, \*, seed, n\)"):
         tune_weights(NoHook(), net, method="sm-r", start=0.5, rng=rng)
     res = tune_weights(NoHook(), net, method="ga", start=0.5, generations=2, rng=rng)
+    assert not res.improved        # every score ties: the start comes back, flagged
     np.testing.assert_array_equal(res.conn_weights, np.full(net.n_connections, 0.5))
 
 
@@ -123,7 +126,7 @@ def test_classification_experiences_are_training_samples():
     assert x.shape == (50, 2)
     assert all(any(np.array_equal(row, t) for t in task.X_train) for row in x[:5])
     res = tune_weights(task, net, method="sm-g-abs", start=0.5, generations=10, n_repeats=1,
-                       params=SMALL["ga"], rng=np.random.default_rng(0))
+                       options=SMALL["ga"], n_validation=32, rng=np.random.default_rng(0))
     assert res.validation_score > res.start_score
 
 
@@ -132,8 +135,8 @@ def test_cma_tunes_swing_out_from_the_reference_bias():
     """The reference setting: start every weight at -1.5, CMA-ES, 4 episodes per sample.
     60 generations here to stay fast (the README figure uses 150+)."""
     task, net = swing()
-    res = tune_weights(task, net, method="cma", start=-1.5, generations=60, n_repeats=4,
-                       rng=np.random.default_rng(0))
+    res = tune_weights(task, net, method="cma", preset="reference", start=-1.5,
+                       generations=60, n_validation=32, rng=np.random.default_rng(0))
     test = task.evaluate_weights(net, res.conn_weights[None], seed=0, n_repeats=100)[0]
     start = task.evaluate_weights(net, res.start_weights[None], seed=0, n_repeats=100)[0]
     assert start.mean() == pytest.approx(631.372, abs=0.01)  # shared weight -1.5, default engine
@@ -144,8 +147,8 @@ def test_cma_tunes_swing_out_from_the_reference_bias():
 def test_safe_mutation_ga_runs_on_swingup():
     task, net = swing()
     res = tune_weights(task, net, method="sm-g-so", start=-1.5, generations=15, n_repeats=2,
-                       params=GaParams(pop_size=12, n_offspring=6, tournament_size=3),
-                       mutation=Mutation(sigma=0.05), n_validation=8,
+                       options={"pop_size": 12, "n_offspring": 6, "tournament_size": 3,
+                                "sigma": 0.05}, n_validation=8,
                        rng=np.random.default_rng(0))
     state = res.final_state
     assert state.scores.max() > 750            # the population found better weights

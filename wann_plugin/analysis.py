@@ -331,8 +331,10 @@ def four_condition_report(
     rng: np.random.Generator,
     label: str | None = None,
     method: str = "cma",
-    generations: int = 150,
-    n_repeats: int = 4,
+    preset: str = "default",
+    options: dict | None = None,
+    generations: int | None = None,
+    n_repeats: int | None = None,
     start: float | None = None,
     conn_weights: np.ndarray | None = None,
     n_episodes: int = 100,
@@ -358,10 +360,14 @@ def four_condition_report(
         The only randomness (training seeds, random-weight draws, the optimiser).
     label : str, optional
         Row label (default: the network's key).
-    method : str, default="cma"
-        Tuning method (:data:`wann_plugin.tuning.METHODS`), used for both rows.
-    generations, n_repeats : int, default=150, 4
-        Tuning budget (the reference: ~150 generations x 32 samples x 4 episodes).
+    method, preset : str, default="cma", "default"
+        Tuning method (:data:`wann_plugin.tuning.TUNING_METHODS`) and its preset, used for
+        both rows.
+    options : dict, optional
+        The method's options (``pop_size``, ``sigma``, ...).
+    generations, n_repeats : int, optional
+        Tuning budget per run (default: the preset's; ``cma``: 300 generations x 64 samples x
+        16 episodes).
     start : float, optional
         Shared weight the tuning of ``net`` starts from (the reference: -1.5 for swing-up);
         default: its best shared weight. The baseline always starts from its own best shared
@@ -375,10 +381,12 @@ def four_condition_report(
         Add the fixed-topology row.
     baseline_hidden, baseline_activation : int, str, default=10, "tanh"
         The baseline's hidden layer.
-    shared_options, tune_options : dict, optional
+    shared_options : dict, optional
         Extra keywords for :func:`best_shared_weight` (default ``n_repeats``:
         ``max(32, n_repeats)``; with 4 episodes the noisy negative side of swing.out's curve
-        wins by luck) and :func:`tune_weights`.
+        wins by luck).
+    tune_options : dict, optional
+        Extra keywords for :func:`tune_weights` (``n_validation``, ``restarts``, ...).
     callback : callable, optional
         ``callback(label, record)`` for every tuning generation (progress).
 
@@ -397,15 +405,15 @@ def four_condition_report(
     rows = []
     for row_label, row_net, given in nets:
         shared = best_shared_weight(task, row_net, seed=int(rng.integers(0, _SEED_HIGH)),
-                                    **{"n_repeats": max(32, n_repeats),
+                                    **{"n_repeats": max(32, n_repeats or 0),
                                        **(shared_options or {})})
         tuning = None
         if given is None:
             cb = None if callback is None else (lambda rec, _l=row_label: callback(_l, rec))
             row_start = start if start is not None and row_net is net else shared.weight
-            tuning = tune_weights(task, row_net, rng=rng, method=method, start=row_start,
-                                  generations=generations, n_repeats=n_repeats, callback=cb,
-                                  **(tune_options or {}))
+            tuning = tune_weights(task, row_net, rng=rng, method=method, preset=preset,
+                                  options=options, start=row_start, generations=generations,
+                                  n_repeats=n_repeats, callback=cb, **(tune_options or {}))
             weights = tuning.conn_weights
         else:
             weights = np.asarray(given, dtype=float)
@@ -413,10 +421,12 @@ def four_condition_report(
                                          conn_weights=weights, rng=rng, n_episodes=n_episodes,
                                          seed=seed)
         rows.append(NetworkReport(row_label, row_net, shared, tuning, weights, conditions))
-    settings: dict[str, Any] = {"method": method, "generations": generations,
-                                "n_repeats": n_repeats,
+    settings: dict[str, Any] = {"method": method, "preset": preset,
                                 "start": "best shared weight" if start is None else start,
                                 "baseline_start": "best shared weight"}
+    tuned = [r.tuning for r in rows if r.tuning is not None]
+    if tuned:
+        settings.update({k: v for k, v in tuned[0].options.items() if k != "sigma"})
     if conn_weights is not None:
         settings["network_weights"] = "given"
     return Report(task=task.name, rows=tuple(rows), n_episodes=n_episodes, seed=seed,

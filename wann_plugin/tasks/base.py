@@ -101,6 +101,37 @@ class Task:
         """
         raise NotImplementedError(f"task {self.name!r} does not support per-connection weights")
 
+    def loss_gradient(
+        self,
+        net: WannNetwork,
+        conn_weights: np.ndarray,
+        *,
+        seed: int,
+        batch_size: int,
+    ) -> tuple[float, np.ndarray]:
+        """A mini-batch loss under per-connection weights and its exact gradient.
+
+        Optional: only differentiable tasks (classification) offer it; gradient training
+        (``tune_weights(method="adam")``) needs it.
+
+        Parameters
+        ----------
+        net : WannNetwork
+        conn_weights : ndarray of shape (n_connections,)
+        seed : int
+            Picks the mini-batch.
+        batch_size : int
+            Samples in the mini-batch.
+
+        Returns
+        -------
+        (loss, grad) : tuple of float and ndarray of shape (n_connections,)
+            Non-finite where the outputs are not finite.
+        """
+        raise TaskError(f"task {self.name!r} ({type(self).__name__}) has no loss gradient: "
+                        "gradient training needs a differentiable task (classification); "
+                        "use an evolutionary method such as 'cma'")
+
     def summary(
         self,
         net: WannNetwork,

@@ -313,6 +313,35 @@ class ClassifyTask(Task):
                                               self.y_train[idx[reps]][None])
         return scores
 
+    def loss_gradient(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                      batch_size: int) -> tuple[float, np.ndarray]:
+        """Mean cross-entropy of a training mini-batch and its exact gradient.
+
+        The batch: ``batch_size`` training samples drawn without replacement by
+        ``numpy.random.default_rng(seed)``. The gradient is
+        ``mean_i sum_k (softmax(f(x_i))_k - [y_i = k]) * d f_k(x_i) / d w`` through the
+        network's exact output Jacobian (:meth:`WannNetwork.output_jacobian`).
+
+        Returns
+        -------
+        (loss, grad) : tuple of float and ndarray of shape (n_connections,)
+        """
+        cw = self.check_conn_weights(net, np.asarray(conn_weights, dtype=float)[None])[0]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise TaskError(f"batch_size == {batch_size!r}, must be an int >= 1")
+        n_train = len(self.y_train)
+        idx = np.random.default_rng(int(seed)).choice(n_train, min(int(batch_size), n_train),
+                                                     replace=False)
+        x, y = self.X_train[idx], self.y_train[idx]
+        with np.errstate(all="ignore"):
+            logp = log_softmax(net.activate_weights(x, cw))               # (B, K)
+            loss = -float(logp[np.arange(len(y)), y].mean())
+            residual = np.exp(logp)
+            residual[np.arange(len(y)), y] -= 1.0                         # dL_i / d f_k
+            grad = np.einsum("bk,bkp->p", residual, net.output_jacobian(x, cw)) / len(y)
+        return loss, grad
+
     # ------------------------------------------------------------------ prediction
     def _check_X(self, X: Any) -> np.ndarray:
         X = _as_features(X, "X")

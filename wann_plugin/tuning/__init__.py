@@ -1,9 +1,12 @@
 """After the search: the best shared weight, and per-connection weights.
 
 * :func:`best_shared_weight`: a sweep over ``[-2, 2]`` and a golden-section refinement.
-* :func:`tune_weights`: individual weights by PEPG (:class:`Pepg`), CMA-ES through DEAP
-  (:class:`CmaEs`) or a steady-state GA (:class:`SteadyStateGA`) with plain Gaussian or safe
-  mutations (:class:`Mutation`: SM-R, SM-G-SUM, SM-G-ABS, SM-G-SO; Lehman et al. 2018).
+* :func:`tune_weights`: individual weights by any method of :data:`TUNING_METHODS`: CMA-ES
+  through DEAP (:class:`CmaEs`, the default), PEPG (:class:`Pepg`), a steady-state GA
+  (:class:`SteadyStateGA`) with plain Gaussian or safe mutations (:class:`Mutation`: SM-R,
+  SM-G-SUM, SM-G-ABS, SM-G-SO; Lehman et al. 2018), or gradient training
+  (:class:`GradientTraining`) for differentiable tasks. :func:`register_tuning_method` adds
+  one.
 
 Every optimiser is ask/tell over frozen ``Params`` and ``State`` dataclasses, with all
 randomness from the ``numpy.random.Generator`` passed as ``rng``.
@@ -24,19 +27,40 @@ from wann_plugin.tuning.safe_mutations import (
     sm_r_mutation,
 )
 from wann_plugin.tuning.shared import DEFAULT_GRID, SharedWeightResult, best_shared_weight
+from wann_plugin.tuning.gradient import GradientParams, GradientState, GradientTraining
+from wann_plugin.tuning.registry import (
+    LOOP_OPTIONS,
+    TUNING_METHODS,
+    Hooks,
+    OptionInfo,
+    TuningMethod,
+    get_tuning_method,
+    parse_option_value,
+    register_tuning_method,
+)
 from wann_plugin.tuning.tune import (
-    METHODS,
     GenerationRecord,
     TuningResult,
+    auto_sigma,
     collect_experiences,
     evaluate_candidates,
-    make_strategy,
     tune_weights,
 )
 
 __all__ = [
     "DEFAULT_GRID",
-    "METHODS",
+    "LOOP_OPTIONS",
+    "TUNING_METHODS",
+    "GradientParams",
+    "GradientState",
+    "GradientTraining",
+    "Hooks",
+    "OptionInfo",
+    "TuningMethod",
+    "auto_sigma",
+    "get_tuning_method",
+    "parse_option_value",
+    "register_tuning_method",
     "MUTATION_METHODS",
     "CmaEs",
     "CmaParams",
@@ -57,7 +81,6 @@ __all__ = [
     "collect_experiences",
     "evaluate_candidates",
     "gaussian_mutation",
-    "make_strategy",
     "output_divergence",
     "output_sensitivity",
     "rescale_to_divergence",

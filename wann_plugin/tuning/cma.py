@@ -41,10 +41,10 @@ class CmaParams:
 
     Parameters
     ----------
-    popsize : int or None, default=32
+    pop_size : int or None, default=32
         Samples per generation (DEAP's ``lambda_``); ``None`` uses DEAP's default
         ``int(4 + 3 * ln(n_params))``. The reference used 32.
-    sigma_init : float, default=0.5
+    sigma : float, default=0.5
         Initial step size (the reference README's CMA example).
     weight_decay : float, default=0.01
         L2 penalty on the offset from the starting weights (reference ``es.py: CMAES``).
@@ -52,22 +52,22 @@ class CmaParams:
         Parents of the recombination; ``None`` uses DEAP's ``lambda_ // 2``.
     """
 
-    popsize: int | None = 32
-    sigma_init: float = 0.5
+    pop_size: int | None = 32
+    sigma: float = 0.5
     weight_decay: float = 0.01
     mu: int | None = None
 
     def __post_init__(self) -> None:
         own = "CmaParams"
-        if self.popsize is not None:
-            check_int(own, "popsize", self.popsize, 4)
-        check_float(own, "sigma_init", self.sigma_init, 0, None, low_open=True)
+        if self.pop_size is not None:
+            check_int(own, "pop_size", self.pop_size, 4)
+        check_float(own, "sigma", self.sigma, 0, None, low_open=True)
         check_float(own, "weight_decay", self.weight_decay, 0, None)
         if self.mu is not None:
             check_int(own, "mu", self.mu, 1)
-            if self.popsize is not None and self.mu > self.popsize:
-                raise ValueError(f"[{own}] mu == {self.mu} exceeds popsize == {self.popsize}; "
-                                 "lower mu or raise popsize")
+            if self.pop_size is not None and self.mu > self.pop_size:
+                raise ValueError(f"[{own}] mu == {self.mu} exceeds pop_size == {self.pop_size}; "
+                                 "lower mu or raise pop_size")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class CmaEs(Strategy[CmaState]):
     Examples
     --------
     >>> import numpy as np
-    >>> opt = CmaEs(CmaParams(popsize=12, sigma_init=0.5, weight_decay=0.0))
+    >>> opt = CmaEs(CmaParams(pop_size=12, sigma=0.5, weight_decay=0.0))
     >>> rng = np.random.default_rng(0)
     >>> state = opt.init(np.zeros(4), rng=rng)
     >>> for _ in range(60):
@@ -136,11 +136,11 @@ class CmaEs(Strategy[CmaState]):
 
     def _init(self, x0: np.ndarray, rng: np.random.Generator) -> CmaState:
         kwargs = {}
-        if self.params.popsize is not None:
-            kwargs["lambda_"] = self.params.popsize
+        if self.params.pop_size is not None:
+            kwargs["lambda_"] = self.params.pop_size
         if self.params.mu is not None:
             kwargs["mu"] = self.params.mu
-        strategy = deap_cma.Strategy(centroid=x0.copy(), sigma=self.params.sigma_init, **kwargs)
+        strategy = deap_cma.Strategy(centroid=x0.copy(), sigma=self.params.sigma, **kwargs)
         if strategy.mu > strategy.lambda_:
             raise ValueError(f"[CmaParams] mu == {strategy.mu} exceeds the population size "
                              f"{strategy.lambda_}")

@@ -3,7 +3,7 @@
 Sehnke et al. (2010), "Parameter-exploring policy gradients", *Neural Networks* 23(4), in the
 variant the WANN paper used to fine-tune individual weights (Gaier & Ha 2019, section 4; the
 reference ``WANNTool/es.py: PEPG``; WANN_SPEC.md section h). Per generation, with mean ``mu``,
-per-parameter spread ``sigma`` and ``b = popsize / 2`` antithetic pairs:
+per-parameter spread ``sigma`` and ``b = pop_size / 2`` antithetic pairs:
 
 1. sample ``eps_j ~ N(0, diag(sigma^2))`` and evaluate ``mu + eps_j`` and ``mu - eps_j``;
 2. shape the scores: centred ranks in ``[-0.5, 0.5]`` (rank fitness), then add the L2 penalty
@@ -35,10 +35,10 @@ class PepgParams:
 
     Parameters
     ----------
-    popsize : int, default=64
+    pop_size : int, default=64
         Samples per generation; even, since they come in antithetic pairs
         (reference ``train.py``: 64 workers x 1 trial).
-    sigma_init : float, default=0.1
+    sigma : float, default=0.1
         Initial per-parameter standard deviation.
     sigma_alpha : float, default=0.2
         Learning rate of the sigma update (0 switches adaptation off).
@@ -60,8 +60,8 @@ class PepgParams:
         Centred ranks (True) or raw scores normalised by their spread (False).
     """
 
-    popsize: int = 64
-    sigma_init: float = 0.1
+    pop_size: int = 64
+    sigma: float = 0.1
     sigma_alpha: float = 0.2
     sigma_decay: float = 0.999
     sigma_limit: float = 0.02
@@ -77,11 +77,11 @@ class PepgParams:
 
     def __post_init__(self) -> None:
         own = "PepgParams"
-        check_int(own, "popsize", self.popsize, 2)
-        if self.popsize % 2:
-            raise ValueError(f"[{own}] popsize == {self.popsize}, must be even (antithetic pairs); "
-                             f"use {self.popsize + 1}")
-        check_float(own, "sigma_init", self.sigma_init, 0, None, low_open=True)
+        check_int(own, "pop_size", self.pop_size, 2)
+        if self.pop_size % 2:
+            raise ValueError(f"[{own}] pop_size == {self.pop_size}, must be even (antithetic pairs); "
+                             f"use {self.pop_size + 1}")
+        check_float(own, "sigma", self.sigma, 0, None, low_open=True)
         check_float(own, "sigma_alpha", self.sigma_alpha, 0, None)
         check_float(own, "sigma_decay", self.sigma_decay, 0, 1, low_open=True)
         check_float(own, "sigma_limit", self.sigma_limit, 0, None)
@@ -112,7 +112,7 @@ class PepgState:
         Adam steps taken.
     learning_rate : float
         Current (decayed) step size.
-    eps : ndarray of shape (popsize // 2, n_params) or None
+    eps : ndarray of shape (pop_size // 2, n_params) or None
         The perturbations of the last :meth:`Pepg.ask`, used by :meth:`Pepg.tell`.
     best_weights : ndarray of shape (n_params,)
         Best sample told so far (by its score; starts at the mean).
@@ -148,7 +148,7 @@ class Pepg(Strategy[PepgState]):
     Maximise ``-|x - 1|^2`` from 0:
 
     >>> import numpy as np
-    >>> opt = Pepg(PepgParams(popsize=16, learning_rate=0.03, weight_decay=0.0))
+    >>> opt = Pepg(PepgParams(pop_size=16, learning_rate=0.03, weight_decay=0.0))
     >>> rng = np.random.default_rng(0)
     >>> state = opt.init(np.zeros(3), rng=rng)
     >>> for _ in range(200):
@@ -166,14 +166,14 @@ class Pepg(Strategy[PepgState]):
     def _init(self, x0: np.ndarray, rng: np.random.Generator) -> PepgState:
         n = x0.shape[0]
         return PepgState(
-            mean=x0.copy(), sigma=np.full(n, self.params.sigma_init), anchor=x0.copy(),
+            mean=x0.copy(), sigma=np.full(n, self.params.sigma), anchor=x0.copy(),
             adam_m=np.zeros(n), adam_v=np.zeros(n), adam_t=0,
             learning_rate=self.params.learning_rate, eps=None,
             best_weights=x0.copy(), best_score=-np.inf, generation=0,
         )
 
     def _ask(self, state: PepgState, rng: np.random.Generator) -> tuple[np.ndarray, PepgState]:
-        half = self.params.popsize // 2
+        half = self.params.pop_size // 2
         eps = rng.standard_normal((half, state.mean.shape[0])) * state.sigma
         samples = np.concatenate([state.mean + eps, state.mean - eps])
         return samples, replace(state, eps=eps)

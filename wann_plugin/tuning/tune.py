@@ -22,29 +22,24 @@ Gaussian mutation, the control) and the GA with a safe mutation: ``sm-r``, ``sm-
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
-from wann_plugin.tuning._base import Strategy, check_int
+from wann_plugin.tuning import methods as _methods  # noqa: F401  (registers the built-ins)
+from wann_plugin.tuning._base import check_int
 from wann_plugin.tuning._experiences import fallback_sample_inputs
-from wann_plugin.tuning.cma import CmaEs, CmaParams
-from wann_plugin.tuning.ga import GaParams, SteadyStateGA
-from wann_plugin.tuning.pepg import Pepg, PepgParams
-from wann_plugin.tuning.safe_mutations import Mutation
+from wann_plugin.tuning.registry import Hooks, TuningMethod, get_tuning_method
 from wann_plugin.tuning.shared import SharedWeightResult, best_shared_weight
 
-__all__ = ["METHODS", "GenerationRecord", "TuningResult", "collect_experiences",
-           "evaluate_candidates", "make_strategy", "tune_weights"]
+__all__ = ["GenerationRecord", "TuningResult", "auto_sigma", "collect_experiences",
+           "evaluate_candidates", "tune_weights"]
 
-#: Tuning methods by name (``wann tune --method``).
-METHODS = ("pepg", "cma", "ga", "sm-r", "sm-g-sum", "sm-g-abs", "sm-g-so")
 _SEED_HIGH = 2**31 - 10_000
 _VALIDATION_LOW = 10**6
 
@@ -103,6 +98,9 @@ class TuningResult:
         The validation episodes.
     final_state : object
         The optimiser's last state (to continue or inspect).
+    options : dict
+        The method and loop options used (``sigma``: the step size of each run when it was
+        ``"auto"``).
     """
 
     method: str
@@ -116,6 +114,12 @@ class TuningResult:
     validation_seed: int
     n_validation: int
     final_state: Any = None
+    options: dict = field(default_factory=dict)
+
+    @property
+    def improved(self) -> bool:
+        """Whether the returned weights validate better than the start."""
+        return self.validation_score > self.start_score
 
     def to_dict(self) -> dict:
         """JSON-ready summary (weights, scores, curve)."""
@@ -130,6 +134,8 @@ class TuningResult:
             "n_validation": self.n_validation,
             "history": [r.to_dict() for r in self.history],
             "shared": None if self.shared is None else self.shared.to_dict(),
+            "improved": self.improved,
+            "options": self.options,
         }
 
 
@@ -197,121 +203,70 @@ def evaluate_candidates(task: Task, net: WannNetwork, candidates: np.ndarray, *,
     return raw.mean(axis=1)
 
 
-# ----------------------------------------------------------------------------- strategies
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        hint = difflib.get_close_matches(str(method), METHODS, n=1)
-        raise ValueError(f"method == {method!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-                         + f" (choices: {', '.join(METHODS)})")
-    return method
+# ----------------------------------------------------------------------------- step size
+#: The ladder :func:`auto_sigma` climbs (per-connection standard deviations).
+SIGMA_LADDER = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
-def make_strategy(method: str, net: WannNetwork, *, params: Any = None,
-                  mutation: Mutation | None = None,
-                  experience_fn: Callable[[np.ndarray, int], np.ndarray] | None = None
-                  ) -> Strategy:
-    """The optimiser for ``method``.
+def auto_sigma(task: Task, net: WannNetwork, x0: np.ndarray, *, seed: int,
+               n_samples: int = 16, n_repeats: int = 8, keep: float = 0.75,
+               ladder: tuple = SIGMA_LADDER) -> float:
+    """A step size scaled to the network: the largest that keeps most of the start's margin.
 
-    Parameters
-    ----------
-    method : {"pepg", "cma", "ga", "sm-r", "sm-g-sum", "sm-g-abs", "sm-g-so"}
-    net : WannNetwork
-    params : PepgParams, CmaParams or GaParams, optional
-        Must match the method (GA methods take :class:`GaParams`).
-    mutation : Mutation, optional
-        GA methods: the operator's sizes; its ``method`` is set from ``method``
-        (``ga`` -> ``gaussian``).
-    experience_fn : callable, optional
-        Safe mutations: ``experience_fn(conn_weights, seed) -> (n, n_inputs)``.
-    """
-    _check_method(method)
-    expected = {"pepg": PepgParams, "cma": CmaParams}.get(method, GaParams)
-    if params is not None and not isinstance(params, expected):
-        raise TypeError(f"method {method!r} takes {expected.__name__}, got "
-                        f"{type(params).__name__}")
-    if method == "pepg":
-        return Pepg(params)
-    if method == "cma":
-        return CmaEs(params)
-    op = "gaussian" if method == "ga" else method
-    mutation = replace(mutation, method=op) if mutation is not None else Mutation(op)
-    return SteadyStateGA(net, mutation, params, experience_fn=experience_fn)
-
-
-# ----------------------------------------------------------------------------- the loop
-def tune_weights(
-    task: Task,
-    net: WannNetwork,
-    *,
-    rng: np.random.Generator,
-    method: str = "pepg",
-    start: float | np.ndarray | None = None,
-    generations: int = 100,
-    n_repeats: int = 4,
-    params: Any = None,
-    mutation: Mutation | None = None,
-    validate_every: int = 5,
-    n_validation: int = 32,
-    shared_options: dict | None = None,
-    callback: Callable[[GenerationRecord], None] | None = None,
-) -> TuningResult:
-    """Tune each connection's weight of ``net`` on ``task``.
-
-    Parameters
-    ----------
-    task : Task
-        Must implement ``evaluate_weights`` (and ``sample_inputs`` for the safe mutations).
-    net : WannNetwork
-    rng : numpy.random.Generator
-        The only source of randomness (episode seeds, samples, mutations).
-    method : str, default="pepg"
-        One of :data:`METHODS`.
-    start : float, ndarray of shape (n_connections,) or None, default=None
-        A shared weight to start every connection at (the reference: -1.5 for swing-up), a
-        full weight vector, or ``None`` for the best shared weight
-        (:func:`best_shared_weight` with ``shared_options``).
-    generations : int, default=100
-        Ask/tell rounds.
-    n_repeats : int, default=4
-        Episodes per candidate (the reference: 4).
-    params : PepgParams, CmaParams or GaParams, optional
-        The optimiser's hyperparameters.
-    mutation : Mutation, optional
-        GA methods: the mutation sizes (``sigma``, ``target_divergence``, ...).
-    validate_every : int, default=5
-        Generations between validations of the current estimate.
-    n_validation : int, default=32
-        Validation episodes (cheap next to training: one candidate each time).
-    shared_options : dict, optional
-        Keywords for :func:`best_shared_weight` when ``start`` is None (``grid``,
-        ``refine_iters``, ``n_repeats``; by default ``max(32, n_repeats)`` episodes per
-        weight, since a noisy curve is easily won by a lucky weight).
-    callback : callable, optional
-        Called with each :class:`GenerationRecord` (progress output).
+    Perturbs the start ``x0`` with ``n_samples`` draws of ``N(0, sigma^2 I)`` for each
+    ``sigma`` of ``ladder`` (all on the same ``n_repeats`` episodes of ``seed``) and measures
+    their mean score ``m(sigma)``. The top of the ladder stands for random weights. The result
+    is the largest ``sigma`` with ``m(sigma) >= m_top + keep * (s0 - m_top)`` (``s0``: the
+    start's score): a perturbation that size still keeps ``keep`` of what the start gains over
+    random weights. A network whose behaviour hangs on a few sensitive weights gets a small
+    step, a robust or large one a bigger step. If the start is no better than random, the
+    middle of the ladder.
 
     Returns
     -------
-    TuningResult
-
-    Examples
-    --------
-    See the tutorial ``docs/tuning.rst``; in short::
-
-        result = tune_weights(task, net, method="cma", start=-1.5, generations=150,
-                              rng=np.random.default_rng(0))
-        task.summary(net, [], conn_weights=result.conn_weights)
+    float
     """
-    _check_method(method)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    check_int("tune_weights", "generations", generations, 0)
-    check_int("tune_weights", "n_repeats", n_repeats, 1)
-    check_int("tune_weights", "validate_every", validate_every, 1)
-    check_int("tune_weights", "n_validation", n_validation, 1)
-    task.check_network(net)
-    if net.n_connections == 0:
-        raise ValueError(f"network {net.key!r} has no enabled connection: nothing to tune")
+    x0 = np.asarray(x0, dtype=float)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n_samples, x0.size))
+    s0 = float(evaluate_candidates(task, net, x0[None], seed=seed, n_repeats=n_repeats)[0])
+    means = []
+    for sigma in ladder:
+        sc = evaluate_candidates(task, net, x0 + sigma * z, seed=seed, n_repeats=n_repeats)
+        sc = np.where(np.isfinite(sc), sc, np.nan)
+        means.append(float(np.nanmean(sc)) if np.any(np.isfinite(sc)) else -np.inf)
+    top = means[-1]
+    if not np.isfinite(s0) or not s0 > top:
+        return float(ladder[len(ladder) // 2])
+    bar = top + keep * (s0 - top)
+    ok = [s for s, m in zip(ladder, means) if m >= bar]
+    return float(max(ok)) if ok else float(ladder[0])
 
+
+# ----------------------------------------------------------------------------- the loop
+_LOOP_DEFAULTS = {"generations": 300, "n_repeats": 16, "n_validation": 64, "validate_every": 5,
+                  "restarts": 0}
+
+
+def _hooks(task: Task, net: WannNetwork, method: TuningMethod, x0: np.ndarray,
+           n_experiences: int) -> Hooks:
+    experience_fn = gradient_fn = None
+    if method.needs_experiences:
+        collect_experiences(task, net, x0, seed=0, n=n_experiences)  # fails early without it
+
+        def experience_fn(weights: np.ndarray, seed: int) -> np.ndarray:
+            return collect_experiences(task, net, weights, seed=seed, n=n_experiences)
+
+    if method.needs_gradient:
+        task.loss_gradient(net, x0, seed=0, batch_size=1)  # fails early for other tasks
+
+        def gradient_fn(weights: np.ndarray, seed: int, batch_size: int):
+            return task.loss_gradient(net, weights, seed=seed, batch_size=batch_size)
+
+    return Hooks(experience_fn=experience_fn, gradient_fn=gradient_fn)
+
+
+def _start_weights(task, net, start, rng, n_repeats, shared_options):
     shared = None
     if start is None:
         opts = {"n_repeats": max(32, n_repeats), **(shared_options or {})}
@@ -326,22 +281,109 @@ def tune_weights(
                              f"{x0.shape}")
     if not np.all(np.isfinite(x0)):
         raise ValueError("start weights must be finite")
+    return x0, shared
 
-    experience_fn = None
-    if method.startswith("sm-"):
-        n_exp = mutation.n_experiences if mutation is not None else 100
-        collect_experiences(task, net, x0, seed=0, n=n_exp)  # fails early without the hook
 
-        def experience_fn(weights: np.ndarray, seed: int) -> np.ndarray:
-            return collect_experiences(task, net, weights, seed=seed, n=n_exp)
+def tune_weights(
+    task: Task,
+    net: WannNetwork,
+    *,
+    rng: np.random.Generator,
+    method: str = "cma",
+    preset: str = "default",
+    options: dict | None = None,
+    start: float | np.ndarray | None = None,
+    generations: int | None = None,
+    n_repeats: int | None = None,
+    n_validation: int | None = None,
+    validate_every: int | None = None,
+    restarts: int | None = None,
+    shared_options: dict | None = None,
+    callback: Callable[[GenerationRecord], None] | None = None,
+) -> TuningResult:
+    """Tune each connection's weight of ``net`` on ``task``.
 
-    strategy = make_strategy(method, net, params=params, mutation=mutation,
-                             experience_fn=experience_fn)
+    Parameters
+    ----------
+    task : Task
+        Must implement ``evaluate_weights`` (and ``sample_inputs`` for the safe mutations,
+        ``loss_gradient`` for gradient training).
+    net : WannNetwork
+    rng : numpy.random.Generator
+        The only source of randomness (episode seeds, samples, mutations).
+    method : str, default="cma"
+        A registered method (:data:`~wann_plugin.tuning.TUNING_METHODS`).
+    preset : str, default="default"
+        The method's named preset (e.g. ``"reference"`` for the reference's PEPG/CMA budgets);
+        it sets method options and loop budgets, which ``options`` and the keywords below
+        override.
+    options : dict, optional
+        The method's options by name (``pop_size``, ``sigma``, ...; see
+        ``TUNING_METHODS[method].options()``). ``sigma="auto"`` (the ``cma`` default) picks
+        the step size with :func:`auto_sigma`.
+    start : float, ndarray of shape (n_connections,) or None, default=None
+        A shared weight to start every connection at (the reference: -1.5 for swing-up), a
+        full weight vector, or ``None`` for the best shared weight
+        (:func:`best_shared_weight` with ``shared_options``).
+    generations : int, optional
+        Ask/tell rounds per run (default: the preset's, else 300).
+    n_repeats : int, optional
+        Episodes per candidate (default: the preset's, else 16; the reference used 4).
+    n_validation : int, optional
+        Validation episodes (default 64).
+    validate_every : int, optional
+        Generations between validations of the current estimate (default 5).
+    restarts : int, optional
+        Extra runs after the first, each starting afresh from the best validated weights so
+        far (default 0).
+    shared_options : dict, optional
+        Keywords for :func:`best_shared_weight` when ``start`` is None (``grid``,
+        ``refine_iters``, ``n_repeats``; by default ``max(32, n_repeats)`` episodes per
+        weight, since a noisy curve is easily won by a lucky weight).
+    callback : callable, optional
+        Called with each :class:`GenerationRecord` (progress output).
+
+    Returns
+    -------
+    TuningResult
+        Never worse than the start on the validation episodes: the start itself is returned
+        (``improved`` False) when nothing validated better.
+
+    Examples
+    --------
+    See the tutorial ``docs/tuning.rst``; in short::
+
+        result = tune_weights(task, net, rng=np.random.default_rng(0))   # CMA-ES defaults
+        task.summary(net, [], conn_weights=result.conn_weights)
+    """
+    spec = get_tuning_method(method)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    method_opts, loop = spec.resolve(options, preset)
+    for key, value in (("generations", generations), ("n_repeats", n_repeats),
+                       ("n_validation", n_validation), ("validate_every", validate_every),
+                       ("restarts", restarts)):
+        if value is not None:
+            loop[key] = value
+    loop = {**_LOOP_DEFAULTS, **loop}
+    check_int("tune_weights", "generations", loop["generations"], 0)
+    check_int("tune_weights", "n_repeats", loop["n_repeats"], 1)
+    check_int("tune_weights", "validate_every", loop["validate_every"], 1)
+    check_int("tune_weights", "n_validation", loop["n_validation"], 1)
+    check_int("tune_weights", "restarts", loop["restarts"], 0)
+    task.check_network(net)
+    if net.n_connections == 0:
+        raise ValueError(f"network {net.key!r} has no enabled connection: nothing to tune")
+    n_rep, n_val = loop["n_repeats"], loop["n_validation"]
+    generations, every = loop["generations"], loop["validate_every"]
+
+    x0, shared = _start_weights(task, net, start, rng, n_rep, shared_options)
+    hooks = _hooks(task, net, spec, x0, int(method_opts.get("n_experiences", 100)))
     val_seed = int(rng.integers(_VALIDATION_LOW, _SEED_HIGH))
 
     def validate(weights: np.ndarray) -> float:
         return float(evaluate_candidates(task, net, weights[None], seed=val_seed,
-                                         n_repeats=n_validation)[0])
+                                         n_repeats=n_val)[0])
 
     t0 = time.perf_counter()
     best_w, best_v = x0.copy(), validate(x0)
@@ -349,29 +391,41 @@ def tune_weights(
     history = [GenerationRecord(0, 0, float("nan"), float("nan"), best_v, 0.0)]
     if callback is not None:
         callback(history[0])
-    state = strategy.init(x0, rng=rng)
     n_episodes = 0
-    for gen in range(1, generations + 1):
-        samples, state = strategy.ask(state, rng=rng)
-        scores = evaluate_candidates(task, net, samples, seed=int(rng.integers(0, _SEED_HIGH)),
-                                     n_repeats=n_repeats)
-        n_episodes += samples.shape[0] * n_repeats
-        state = strategy.tell(state, samples, scores)
-        val = float("nan")
-        if gen % validate_every == 0 or gen == generations:
-            cand = strategy.current(state)
-            val = validate(cand)
-            if val > best_v:
-                best_w, best_v = cand, val
-        finite = scores[np.isfinite(scores)]
-        rec = GenerationRecord(gen, n_episodes, float(scores.max()),
-                               float(finite.mean()) if finite.size else float("-inf"), val,
-                               time.perf_counter() - t0)
-        history.append(rec)
-        if callback is not None:
-            callback(rec)
+    state = None
+    sigmas = []
+    gen = 0
+    for _run in range(loop["restarts"] + 1):
+        run_opts = dict(method_opts)
+        if run_opts.get("sigma") == "auto":
+            run_opts["sigma"] = auto_sigma(task, net, best_w,
+                                           seed=int(rng.integers(0, _SEED_HIGH)))
+            sigmas.append(run_opts["sigma"])
+        strategy = spec.make(net, run_opts, hooks=hooks)
+        state = strategy.init(best_w, rng=rng)
+        for run_gen in range(1, generations + 1):
+            gen += 1
+            samples, state = strategy.ask(state, rng=rng)
+            scores = evaluate_candidates(task, net, samples,
+                                         seed=int(rng.integers(0, _SEED_HIGH)), n_repeats=n_rep)
+            n_episodes += samples.shape[0] * n_rep
+            state = strategy.tell(state, samples, scores)
+            val = float("nan")
+            if run_gen % every == 0 or run_gen == generations:
+                cand = strategy.current(state)
+                val = validate(cand)
+                if val > best_v:
+                    best_w, best_v = cand, val
+            finite = scores[np.isfinite(scores)]
+            rec = GenerationRecord(gen, n_episodes, float(scores.max()),
+                                   float(finite.mean()) if finite.size else float("-inf"), val,
+                                   time.perf_counter() - t0)
+            history.append(rec)
+            if callback is not None:
+                callback(rec)
     return TuningResult(
-        method=method, conn_weights=best_w, validation_score=best_v, start_weights=x0,
+        method=spec.name, conn_weights=best_w, validation_score=best_v, start_weights=x0,
         start_score=start_score, history=tuple(history), n_episodes=n_episodes, shared=shared,
-        validation_seed=val_seed, n_validation=n_validation, final_state=state,
+        validation_seed=val_seed, n_validation=n_val, final_state=state,
+        options={**method_opts, **loop, **({"sigma": sigmas} if sigmas else {})},
     )
