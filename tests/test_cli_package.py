@@ -8,7 +8,7 @@ import pytest
 from wann_plugin import __version__
 from wann_plugin.cli import SUBCOMMANDS, build_parser, main
 from wann_plugin.tasks import TASKS
-from wann_plugin.tuning import METHODS
+from wann_plugin.tuning import TUNING_METHODS
 
 WANN = [sys.executable, "-m", "wann_plugin.cli"]
 
@@ -37,7 +37,7 @@ def test_method_choices_are_the_tuning_registry():
     subs = _subparsers(build_parser())
     for name in ("tune", "report"):
         method = next(a for a in subs[name]._actions if a.dest == "method")  # noqa: SLF001
-        assert tuple(method.choices) == tuple(METHODS)
+        assert tuple(method.choices) == tuple(TUNING_METHODS)
 
 
 def test_task_help_lists_the_task_registry(capsys):

@@ -15,7 +15,7 @@ SWING = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "w
 def test_tune_saves_a_network_that_evaluate_reads(tmp_path, capsys):
     out = tmp_path / "tuned.json"
     code = main(["tune", str(SWING), "--task", "swingup", "--method", "cma",
-                 "--generations", "4", "--weight-bias", "-1.5", "--popsize", "8",
+                 "--generations", "4", "--weight-bias", "-1.5", "--pop-size", "8",
                  "--test-episodes", "10", "--out", str(out), "--json"])
     assert code == 0
     captured = capsys.readouterr()
@@ -34,7 +34,7 @@ def test_tune_saves_a_network_that_evaluate_reads(tmp_path, capsys):
 def test_tune_ga_methods_and_plain_output(tmp_path, capsys):
     out = tmp_path / "sm.json"
     code = main(["tune", str(SWING), "--task", "swingup", "--task-option", "max_steps=200",
-                 "--method", "sm-r", "--generations", "2", "--popsize", "6", "--seed", "3",
+                 "--method", "sm-r", "--generations", "2", "--pop-size", "6", "--seed", "3",
                  "--test-episodes", "0", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out
@@ -43,9 +43,9 @@ def test_tune_ga_methods_and_plain_output(tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(capsys):
-    assert main(["tune", str(SWING), "--task", "swingup", "--popsize", "7",
+    assert main(["tune", str(SWING), "--task", "swingup", "--pop-size", "7",
                  "--method", "pepg"]) == 2
-    assert "popsize == 7, must be even" in capsys.readouterr().err
+    assert "pop_size == 7, must be even" in capsys.readouterr().err
     assert main(["tune", str(SWING), "--task", "swingup", "--task-option", "oops"]) == 2
     assert "expected KEY=VALUE" in capsys.readouterr().err
 
@@ -54,7 +54,7 @@ def test_cli_errors_are_one_line(capsys):
 def test_report_writes_tables_and_plots(tmp_path, capsys):
     out = tmp_path / "rep"
     code = main(["report", str(SWING), "--task", "swingup", "--generations", "3",
-                 "--episodes", "5", "--hidden", "4", "--popsize", "8", "--out", str(out)])
+                 "--episodes", "5", "--hidden", "4", "--pop-size", "8", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     assert "| Paper: WANN |" in text

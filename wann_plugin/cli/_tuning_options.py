@@ -20,36 +20,71 @@ __all__ = ["add_tuning_arguments", "load_task_and_network", "progress_printer",
 
 
 def tuning_methods() -> tuple[str, ...]:
-    """The tuning methods the library knows (its registry)."""
-    from wann_plugin.tuning import METHODS
+    """The tuning methods the library knows (its registry, user methods included)."""
+    from wann_plugin.tuning import TUNING_METHODS
 
-    return tuple(METHODS)
+    return tuple(TUNING_METHODS)
+
+
+def describe_methods() -> str:
+    """Every registered method with its presets and options (``--list-methods``)."""
+    from wann_plugin.tuning import LOOP_OPTIONS, TUNING_METHODS
+
+    lines = []
+    for m in TUNING_METHODS.values():
+        lines.append(f"{m.name}: {m.summary}")
+        for name, values in m.presets.items():
+            text = ", ".join(f"{k}={v}" for k, v in values.items()) or "the options' defaults"
+            lines.append(f"  preset {name}: {text}")
+        for info in m.options().values():
+            lines.append(f"  --option {info.describe()}")
+    lines.append("loop options (any method): " + ", ".join(
+        f"{k} ({v})" for k, v in LOOP_OPTIONS.items()))
+    return "\n".join(lines)
+
+
+class _ListMethods(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(describe_methods())
+        parser.exit()
 
 
 def add_tuning_arguments(p: argparse.ArgumentParser) -> None:
-    """Network, task and tuning options of ``wann tune`` and ``wann report``."""
+    """Network, task and tuning options of ``wann tune`` and ``wann report``.
+
+    The method names, presets and options come from the tuning registry
+    (:data:`wann_plugin.tuning.TUNING_METHODS`)."""
     add_network_argument(p)
     add_task_arguments(p)
     p.add_argument("--method", choices=tuning_methods(), default="cma",
-                   help="tuning method (default cma)")
-    p.add_argument("--generations", type=int, default=150,
-                   help="tuning generations (default 150)")
+                   help="tuning method (default cma; --list-methods shows each one's options)")
+    p.add_argument("--list-methods", action=_ListMethods,
+                   help="list the tuning methods with their presets and options, and exit")
+    p.add_argument("--preset", default="default",
+                   help="the method's named preset (default: 'default'; 'reference' for the "
+                        "WANN reference's PEPG or CMA budget)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
+                   help="a method option (repeatable), e.g. pop_size=32 or sigma=auto")
+    p.add_argument("--generations", type=int, default=None,
+                   help="tuning generations per run (default: the preset's; cma 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--weight-bias", type=float, default=None, metavar="W",
                    help="start every connection at shared weight W (the reference: -1.5 for "
                         "swing-up); default: the best shared weight")
-    p.add_argument("--repeats", type=int, default=4,
-                   help="training episodes per candidate (default 4, as the reference; 16 "
-                        "gives more robust swing-up controllers)")
-    p.add_argument("--popsize", type=int, default=None,
-                   help="samples per generation (pepg 64, cma 32) or GA population (32)")
-    p.add_argument("--sigma", type=float, default=None,
-                   help="initial step size (pepg 0.1, cma 0.5) or mutation size (GA: 0.1)")
-    p.add_argument("--target-divergence", type=float, default=0.01,
-                   help="sm-r: mean squared output change per mutation (default 0.01)")
-    p.add_argument("--validation-episodes", type=int, default=64,
-                   help="episodes that pick the best checkpoint, every 5 generations "
-                        "(default 64)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="training episodes per candidate (default: the preset's; cma 16, "
+                        "the reference 4)")
+    p.add_argument("--restarts", type=int, default=None,
+                   help="extra runs from the best weights so far (default: the preset's, 0)")
+    p.add_argument("--pop-size", type=int, default=None,
+                   help="shortcut for --option pop_size=N")
+    p.add_argument("--sigma", default=None,
+                   help="shortcut for --option sigma=S (a number, or auto)")
+    p.add_argument("--validation-episodes", type=int, default=None,
+                   help="episodes that pick the returned weights (default 64)")
 
 
 def load_task_and_network(args):
@@ -63,33 +98,43 @@ def load_task_and_network(args):
 
 
 def tuning_kwargs(args) -> dict:
-    """``params``/``mutation`` keyword arguments of the tuning call for ``--method``."""
-    from wann_plugin.tuning import CmaParams, GaParams, Mutation, PepgParams
+    """Keyword arguments of :func:`~wann_plugin.tuning.tune_weights` from the flags:
+    ``method``, ``preset``, ``options`` (parsed to each option's type) and the loop budget."""
+    from wann_plugin.tuning import (
+        LOOP_OPTIONS,
+        OptionInfo,
+        get_tuning_method,
+        parse_option_value,
+    )
 
-    kw: dict[str, Any] = {}
+    method = get_tuning_method(args.method)
+    known = method.options()
+    items = parse_task_options(args.option, flag="--option")
+    for flag, key in ((args.pop_size, "pop_size"), (args.sigma, "sigma")):
+        if flag is not None:
+            items[key] = str(flag)
+    options: dict[str, Any] = {}
+    kw: dict[str, Any] = {"method": args.method, "preset": args.preset, "options": options}
     try:
-        if args.method == "pepg":
-            p = {k: v for k, v in (("popsize", args.popsize), ("sigma_init", args.sigma))
-                 if v is not None}
-            kw["params"] = PepgParams(**p)
-        elif args.method == "cma":
-            p = {k: v for k, v in (("popsize", args.popsize), ("sigma_init", args.sigma))
-                 if v is not None}
-            kw["params"] = CmaParams(**p)
-        else:
-            if args.popsize is not None:
-                kw["params"] = GaParams(pop_size=args.popsize,
-                                        tournament_size=min(5, args.popsize))
-            m = {"target_divergence": args.target_divergence}
-            if args.sigma is not None:
-                m["sigma"] = args.sigma
-            kw["mutation"] = Mutation(**m)
-    except (TypeError, ValueError) as exc:
+        for key, text in items.items():
+            if key in known:
+                options[key] = parse_option_value(known[key], text)
+            elif key in LOOP_OPTIONS:
+                kw[key] = parse_option_value(OptionInfo(key, "int", None, ""), text)
+            else:
+                method.split({key: None}, where="--option")  # raises with a close match
+        method.resolve(options, args.preset)
+    except ValueError as exc:
         raise CliError(str(exc)) from None
-    for name in ("generations", "repeats", "validation_episodes"):
-        if getattr(args, name) < (0 if name == "generations" else 1):
-            raise CliError(f"--{name.replace('_', '-')} == {getattr(args, name)}, must be "
-                         f">= {0 if name == 'generations' else 1}")
+    for name, key, low in (("generations", "generations", 0), ("repeats", "n_repeats", 1),
+                           ("validation_episodes", "n_validation", 1),
+                           ("restarts", "restarts", 0)):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if value < low:
+            raise CliError(f"--{name.replace('_', '-')} == {value}, must be >= {low}")
+        kw[key] = value
     return kw
 
 

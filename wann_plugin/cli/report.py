@@ -37,16 +37,18 @@ def run_report(args) -> int:
     label = f"{Path(args.network).stem} (WANN)"
     print(f"wann report: {Path(args.network).name} on {task.name}: shared-weight sweep, "
           + ("given tuned weights" if given is not None else
-             f"{args.method} tuning ({args.generations} generations)")
+             f"{args.method} tuning (preset {args.preset})")
           + ("" if args.no_baseline else f", fixed-topology baseline ({args.hidden} tanh)")
           + f", {args.episodes} test episodes", flush=True)
     try:
         report = four_condition_report(
-            task, net, rng=np.random.default_rng(args.seed), label=label, method=args.method,
-            generations=args.generations, n_repeats=args.repeats, start=args.weight_bias,
+            task, net, rng=np.random.default_rng(args.seed), label=label, method=kw["method"],
+            preset=kw["preset"], options=kw["options"], generations=kw.get("generations"),
+            n_repeats=kw.get("n_repeats"), start=args.weight_bias,
             conn_weights=given, n_episodes=args.episodes, baseline=not args.no_baseline,
             baseline_hidden=args.hidden,
-            tune_options={"n_validation": args.validation_episodes, **kw},
+            tune_options={k: v for k, v in kw.items()
+                          if k in ("n_validation", "validate_every", "restarts")},
             callback=lambda lab, rec: (progress_printer(sys.stdout, f"[{lab}] ")(rec)
                                        if rec.generation % 10 == 0 else None))
     except (TypeError, ValueError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +40,30 @@ def run_tune(args) -> int:
         start, start_note = None, "the best shared weight"
     stream = sys.stderr if args.json else sys.stdout
     print(f"wann tune: {Path(args.network).name} on {task.name}, {net.n_connections} "
-          f"connections, method {args.method}, {args.generations} generations, start from "
-          f"{start_note}, seed {args.seed}", file=stream, flush=True)
+          f"connections, method {args.method} (preset {args.preset}"
+          + "".join(f", {k}={v}" for k, v in kw["options"].items())
+          + f"), start from {start_note}, seed {args.seed}", file=stream, flush=True)
+    t0 = time.perf_counter()
     try:
-        result = tune_weights(task, net, rng=np.random.default_rng(args.seed),
-                              method=args.method, start=start, generations=args.generations,
-                              n_repeats=args.repeats, n_validation=args.validation_episodes,
+        result = tune_weights(task, net, rng=np.random.default_rng(args.seed), start=start,
                               callback=progress_printer(stream), **kw)
     except (TypeError, ValueError) as exc:
         if type(exc).__name__ in ("TaskError", "UnknownTaskError"):
             raise
         raise CliError(str(exc)) from None
+    seconds = time.perf_counter() - t0
     summary: dict[str, Any] = {
         "network": str(args.network), "task": task.name, "method": args.method,
-        "generations": args.generations, "seed": args.seed, "repeats": args.repeats,
+        "preset": args.preset, "options": result.options,
+        "generations": result.options["generations"], "seed": args.seed,
+        "repeats": result.options["n_repeats"],
         "start": ("best shared weight" if start is None else
                   "given weights" if np.ndim(start) else float(start)),
         "start_validation_score": result.start_score,
         "validation_score": result.validation_score,
+        "improved": result.improved,
         "training_episodes": result.n_episodes,
+        "seconds": round(seconds, 1),
     }
     if result.shared is not None:
         summary["best_shared_weight"] = result.shared.weight
@@ -75,8 +81,12 @@ def run_tune(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        line = (f"tuned: validation {result.validation_score:.4g} (start "
-                f"{result.start_score:.4g})")
+        if result.improved:
+            line = (f"tuned in {seconds:.0f} s: validation {result.validation_score:.4g} "
+                    f"(start {result.start_score:.4g})")
+        else:
+            line = (f"tuning found nothing better than the start in {seconds:.0f} s "
+                    f"(validation {result.start_score:.4g}): kept the start's weights")
         if "test" in summary:
             t = summary["test"]
             line += f"; test {t['mean']:.4g} +/- {t['std']:.3g} over {t['episodes']} episodes"
@@ -89,9 +99,11 @@ def add_parser(subparsers):
     """Add ``wann tune NETWORK --task T --method M ...`` to the ``wann`` subparsers."""
     p = subparsers.add_parser(
         "tune", help="tune each connection's weight of a network on a task",
-        description="Tune per-connection weights (PEPG, CMA-ES, or a steady-state GA with "
-                    "Gaussian or safe mutations) and save the network with them as JSON. "
-                    "Progress is printed per generation.")
+        description="Tune per-connection weights (CMA-ES by default; PEPG, a steady-state "
+                    "GA with Gaussian or safe mutations, or gradient training for "
+                    "classification: see --list-methods) and save the network with them as "
+                    "JSON. Progress is printed per generation; the result never validates "
+                    "worse than the start.")
     add_tuning_arguments(p)
     p.add_argument("--out", default=None, metavar="FILE",
                    help="where to save the tuned network (default NETWORK_STEM.METHOD.json)")

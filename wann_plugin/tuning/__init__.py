@@ -15,7 +15,18 @@ randomness from the ``numpy.random.Generator`` passed as ``rng``.
 from wann_plugin.tuning._base import Strategy, centered_ranks
 from wann_plugin.tuning.cma import CmaEs, CmaParams, CmaState
 from wann_plugin.tuning.ga import GaParams, GaState, SteadyStateGA
+from wann_plugin.tuning.gradient import GradientParams, GradientState, GradientTraining
 from wann_plugin.tuning.pepg import Pepg, PepgParams, PepgState
+from wann_plugin.tuning.registry import (
+    LOOP_OPTIONS,
+    TUNING_METHODS,
+    Hooks,
+    OptionInfo,
+    TuningMethod,
+    get_tuning_method,
+    parse_option_value,
+    register_tuning_method,
+)
 from wann_plugin.tuning.safe_mutations import (
     MUTATION_METHODS,
     Mutation,
@@ -27,17 +38,6 @@ from wann_plugin.tuning.safe_mutations import (
     sm_r_mutation,
 )
 from wann_plugin.tuning.shared import DEFAULT_GRID, SharedWeightResult, best_shared_weight
-from wann_plugin.tuning.gradient import GradientParams, GradientState, GradientTraining
-from wann_plugin.tuning.registry import (
-    LOOP_OPTIONS,
-    TUNING_METHODS,
-    Hooks,
-    OptionInfo,
-    TuningMethod,
-    get_tuning_method,
-    parse_option_value,
-    register_tuning_method,
-)
 from wann_plugin.tuning.tune import (
     GenerationRecord,
     TuningResult,

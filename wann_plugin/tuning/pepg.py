@@ -45,17 +45,21 @@ class PepgParams:
     sigma_decay : float, default=0.999
         Multiplies every sigma above ``sigma_limit`` after each generation.
     sigma_limit : float, default=0.02
+        Sigmas at or below it no longer decay.
     sigma_max_change : float, default=0.2
         Largest relative change of sigma in one generation (+-20 %).
     learning_rate : float, default=0.01
         Adam step size of the mean.
     learning_rate_decay : float, default=1.0
+        Multiplies the learning rate after each generation (1: constant).
     learning_rate_limit : float, default=0.01
+        The learning rate no longer decays below it.
     weight_decay : float, default=0.005
         L2 penalty on the offset from the starting weights, added to the ranked fitness.
     beta1, beta2 : float, default=0.99, 0.999
         Adam moment decays (reference ``es.py: Adam``).
     adam_epsilon : float, default=1e-8
+        Adam's denominator offset.
     rank_fitness : bool, default=True
         Centred ranks (True) or raw scores normalised by their spread (False).
     """

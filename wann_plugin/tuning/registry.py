@@ -134,7 +134,8 @@ class TuningMethod:
                     continue
                 default = f.default if f.default is not dataclasses.MISSING else None
                 helps = _docstring_help(cls)
-                out[f.name] = OptionInfo(f.name, str(f.type), default,
+                kind = f.type.__name__ if isinstance(f.type, type) else str(f.type)
+                out[f.name] = OptionInfo(f.name, kind, default,
                                          f.metadata.get("help") or helps.get(f.name, ""))
         return out
 
