@@ -28,7 +28,7 @@ __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "import_user_code", "main"
            "parse_task_options"]
 
 #: The subcommand modules, in the order ``wann --help`` lists them.
-SUBCOMMANDS = ("run", "evaluate", "tune", "report", "render", "show")
+SUBCOMMANDS = ("run", "evaluate", "tune", "report", "sweep", "render", "show")
 
 # options whose value may start with "-" (a negative number)
 _LIST_OPTIONS = ("--weights", "--weight-bias", "--seed", "--weight", "--grid")

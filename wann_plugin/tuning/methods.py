@@ -72,6 +72,7 @@ register_tuning_method(TuningMethod(
     summary="gradient training of the weights: cross-entropy, Adam, mini-batches",
     params=(GradientParams,),
     build=lambda net, p, hooks: GradientTraining(p[0], hooks.gradient_fn),
-    presets={"default": {"generations": 300, "n_repeats": 1, "validate_every": 10}},
+    presets={"default": {"generations": 300, "n_repeats": 1, "validate_every": 10,
+                         "n_validation": 8}},
     needs_gradient=True,
 ))

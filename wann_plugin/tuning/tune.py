@@ -209,9 +209,9 @@ SIGMA_LADDER = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def auto_sigma(task: Task, net: WannNetwork, x0: np.ndarray, *, seed: int,
-               n_samples: int = 16, n_repeats: int = 8, keep: float = 0.75,
+               n_samples: int = 16, n_repeats: int = 8, keep: float = 0.25,
                ladder: tuple = SIGMA_LADDER) -> float:
-    """A step size scaled to the network: the largest that keeps most of the start's margin.
+    """A step size scaled to the network: the largest that keeps part of the start's margin.
 
     Perturbs the start ``x0`` with ``n_samples`` draws of ``N(0, sigma^2 I)`` for each
     ``sigma`` of ``ladder`` (all on the same ``n_repeats`` episodes of ``seed``) and measures
@@ -335,7 +335,8 @@ def tune_weights(
         Generations between validations of the current estimate (default 5).
     restarts : int, optional
         Extra runs after the first, each starting afresh from the best validated weights so
-        far (default 0).
+        far with twice the previous run's ``pop_size`` (IPOP, Auger & Hansen 2005) and, with
+        ``sigma="auto"``, a step size measured again there (default 0).
     shared_options : dict, optional
         Keywords for :func:`best_shared_weight` when ``start`` is None (``grid``,
         ``refine_iters``, ``n_repeats``; by default ``max(32, n_repeats)`` episodes per
@@ -395,8 +396,12 @@ def tune_weights(
     state = None
     sigmas = []
     gen = 0
-    for _run in range(loop["restarts"] + 1):
+    for run in range(loop["restarts"] + 1):
         run_opts = dict(method_opts)
+        if run and "pop_size" in spec.options():  # IPOP: double the samples each restart
+            base = run_opts.get("pop_size") or spec.options()["pop_size"].default
+            if base is not None:
+                run_opts["pop_size"] = int(base) * 2 ** run
         if run_opts.get("sigma") == "auto":
             run_opts["sigma"] = auto_sigma(task, net, best_w,
                                            seed=int(rng.integers(0, _SEED_HIGH)))
