@@ -36,4 +36,5 @@ exclude_patterns = ["_build", "figures/data"]
 html_theme = "furo"
 html_title = "wann_plugin"
 html_static_path = []
+html_extra_path = ["_generated/extra"]  # the quickstart champion's `wann show` page
 suppress_warnings = ["ref.python"]  # "shape (n_connections,)" in numpy type specs is not a reference

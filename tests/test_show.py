@@ -195,6 +195,12 @@ def test_page_in_chromium_slider_matches_python(browser, swing, tmp_path):
     assert browser.execute_script(CART_COLUMN_JS, 0) == pytest.approx(
         R.swingup_x_to_pixel(x, 400), abs=1.5)
 
+    # the legend names every activation of the hidden and output nodes
+    legend = panels[0].find_element(By.CLASS_NAME, "legend").text.split()
+    from wann_plugin.activations import activation_by_id
+
+    assert sorted(legend) == sorted({activation_by_id(int(a)).name
+                                     for a in swing.activations[6:]})
     # hovering a node names its activation
     node = panels[0].find_elements(By.CSS_SELECTOR, "g.node")[6]
     ActionChains(browser).move_to_element(node).perform()

@@ -57,7 +57,8 @@ def network_svg(net: WannNetwork, *, width: int = 460, height: int = 300,
                 output_names: Sequence[str] | None = None) -> str:
     """``net`` as an inline SVG: layered left to right as :func:`~wann_plugin.plots.draw_network`,
     nodes coloured by activation (the same colours), each node's activation in its hover
-    title and in ``data-activation``."""
+    title and in ``data-activation``. Inputs and outputs are labelled when there are at most
+    20 of them (otherwise only their hover titles name them)."""
     layer = network_layers(net)
     n_cols = int(layer.max()) + 1
     pos = np.zeros((net.n_nodes, 2))
@@ -90,7 +91,7 @@ def network_svg(net: WannNetwork, *, width: int = 460, height: int = 300,
         parts.append(f'<g class="node" data-activation="{html.escape(name)}" '
                      f'data-label="{label}"><circle cx="{pos[i, 0]:.1f}" cy="{pos[i, 1]:.1f}" '
                      f'r="{r:.1f}" fill="{color}" stroke="#000"/><title>{label}</title></g>')
-        if i < n_fixed or i >= first_out:
+        if (i < n_fixed and net.n_inputs <= 20) or (i >= first_out and net.n_outputs <= 20):
             anchor, dx = ("end", -r - 3) if i < n_fixed else ("start", r + 3)
             parts.append(f'<text x="{pos[i, 0] + dx:.1f}" y="{pos[i, 1] + 3:.1f}" '
                          f'text-anchor="{anchor}" font-size="9">'

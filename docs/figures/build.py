@@ -6,6 +6,7 @@ Writes into ``docs/_generated/`` (not kept in git):
 * ``champion_network.png``, ``champion_shared_weight.png``, ``learning_curve.png`` and
   ``champion.gif``: the quickstart's champion, drawn with :mod:`wann_plugin.plots` and
   :mod:`wann_plugin.render` from ``data/champion.json`` and ``data/stats.csv``;
+* ``extra/champion_show.html``: its ``wann show`` page, copied beside the docs' pages;
 * ``performance_*.png``: the benchmark figures of the performance page (``data/bench_*.json``).
 
 The search behind ``data/`` runs only in ``regenerate.py``; this script takes about half a
@@ -86,6 +87,13 @@ def champion_figures() -> None:
         plot_shared_weight(best, path=target, title="quickstart champion on swing-up")
         weights = sorted({-1.0, round(float(best.weight), 2)})
         render(task, net, OUT / "champion.gif", weights, every=8, width=320)
+    target = OUT / "extra" / "champion_show.html"
+    if not _fresh(target, champion):
+        from wann_plugin.show import show_page
+
+        target.parent.mkdir(exist_ok=True)
+        show_page(task, [net], target, labels=["quickstart champion"], n_episodes=5)
+        target.chmod(0o644)
     target = OUT / "learning_curve.png"
     if not _fresh(target, stats):
         with stats.open() as f:
