@@ -12,6 +12,12 @@ from wann_plugin import render as R
 from wann_plugin.io import load_network
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks import BipedTask, CarRacingTask, GymTask, SwingUpTask, make_digits_task
+from wann_plugin.tasks.swingup import (
+    CartPoleSwingUpEnv,
+    draw_swingup,
+    swingup_initial_states,
+    swingup_x_to_pixel,
+)
 
 WEIGHTS = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0])
 CART = np.array([40, 90, 200])
@@ -47,7 +53,7 @@ def test_swingup_trajectories_score_as_the_task(swing):
     assert np.cos(tr.states[:, :50, 2]).mean() < -0.7
     assert np.cos(tr.states[1, 500:, 2]).mean() > 0.8
     np.testing.assert_array_equal(tr.states[:, 0], np.repeat(
-        R.swingup_initial_states([3]), 6, axis=0))
+        swingup_initial_states([3]), 6, axis=0))
 
 
 def test_swingup_trajectory_ends_off_track():
@@ -63,9 +69,21 @@ def test_swingup_trajectory_ends_off_track():
 
 def test_draw_swingup_puts_the_cart_where_the_state_says():
     for x in (-2.0, 0.0, 1.3):
-        frame = R.draw_swingup(np.array([x, 0.0, np.pi, 0.0]), width=400, height=250)
+        frame = draw_swingup(np.array([x, 0.0, np.pi, 0.0]), width=400, height=250)
         assert frame.shape == (250, 400, 3)
-        assert cart_column(frame) == pytest.approx(R.swingup_x_to_pixel(x, 400), abs=1.0)
+        assert cart_column(frame) == pytest.approx(swingup_x_to_pixel(x, 400), abs=1.0)
+
+
+def test_the_env_renders_with_the_same_drawing():
+    env = CartPoleSwingUpEnv(render_mode="rgb_array")
+    env.reset(seed=2)
+    for _ in range(30):
+        env.step(np.array([1.0]))
+    frame = env.render()
+    assert frame.shape == (400, 600, 3)
+    np.testing.assert_array_equal(frame, draw_swingup(env.state, width=600, height=400))
+    # the pole drawn over the cart hides some of its pixels: the centroid moves a little
+    assert cart_column(frame) == pytest.approx(swingup_x_to_pixel(env.state[0], 600), abs=3.0)
 
 
 def test_render_gif_side_by_side(tmp_path, swing):
@@ -80,7 +98,7 @@ def test_render_gif_side_by_side(tmp_path, swing):
         for p in range(2):
             panel = frames[k][:, 300 * p:300 * (p + 1)]
             assert cart_column(panel) == pytest.approx(
-                R.swingup_x_to_pixel(tr.states[p, 10 * k, 0], 300), abs=1.5)
+                swingup_x_to_pixel(tr.states[p, 10 * k, 0], 300), abs=1.5)
     assert cart_column(frames[0][:, :300]) != pytest.approx(cart_column(frames[20][:, :300]),
                                                             abs=3)
     # the label boxes (top left of each panel) show different weights and returns

@@ -16,6 +16,7 @@ from wann_plugin.io import load_network
 from wann_plugin.network import WannNetwork
 from wann_plugin.show import default_grid, network_svg, page_data, show_page
 from wann_plugin.tasks import GymTask, SwingUpTask, make_digits_task
+from wann_plugin.tasks.swingup import swingup_x_to_pixel
 
 GRID = np.array([-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0])
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -193,7 +194,7 @@ def test_page_in_chromium_slider_matches_python(browser, swing, tmp_path):
     x = tr.states[i, 120, 0]
     assert float(state.get_attribute("data-x")) == pytest.approx(x, abs=1e-6)
     assert browser.execute_script(CART_COLUMN_JS, 0) == pytest.approx(
-        R.swingup_x_to_pixel(x, 400), abs=1.5)
+        swingup_x_to_pixel(x, 400), abs=1.5)
 
     # the legend names every activation of the hidden and output nodes
     legend = panels[0].find_element(By.CLASS_NAME, "legend").text.split()

@@ -1,6 +1,7 @@
 """Watch a network play: episodes drawn frame by frame, written as a GIF or an MP4.
 
-The swing-up is drawn by :func:`draw_swingup` from the states of
+The swing-up is drawn by :func:`~wann_plugin.tasks.swingup.draw_swingup` (the renderer of
+:class:`~wann_plugin.tasks.swingup.CartPoleSwingUpEnv` too) from the states of
 :func:`swingup_trajectories`, which steps the task's own physics (:func:`swingup_step`) with the
 task's own action mapping (force ``clip(output, -1, 1) * 10`` N). Every gymnasium task is
 played by its :meth:`GymTask.policy <wann_plugin.tasks.gym.GymTask.policy>` (the evaluator's
@@ -27,17 +28,15 @@ from wann_plugin.tasks.base import Task
 from wann_plugin.tasks.gym import GymTask
 from wann_plugin.tasks.swingup import (
     FORCE_MAG,
-    POLE_LENGTH,
-    X_THRESHOLD,
     SwingUpTask,
+    draw_swingup,
     swingup_initial_states,
     swingup_observations,
     swingup_step,
 )
 
-__all__ = ["FFMPEG_HINT", "RenderError", "RenderResult", "Trajectories", "draw_swingup",
-           "episode_frames", "label_frame", "render", "render_frames", "swingup_trajectories",
-           "swingup_x_to_pixel", "write_animation"]
+__all__ = ["FFMPEG_HINT", "RenderError", "RenderResult", "Trajectories", "episode_frames",
+           "label_frame", "render", "render_frames", "swingup_trajectories", "write_animation"]
 
 #: How to get ffmpeg, shown when an ``.mp4`` is asked for without it.
 FFMPEG_HINT = ("install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install "
@@ -142,44 +141,6 @@ def swingup_trajectories(task: SwingUpTask, net: WannNetwork, weights: Sequence[
     return Trajectories(trace, rewards, n_steps, returns)
 
 
-_SKY, _TRACK, _CART, _POLE, _AXLE = (255, 255, 255), (60, 60, 60), (40, 90, 200), \
-    (200, 110, 40), (30, 30, 30)
-
-
-def swingup_x_to_pixel(x: float, width: int) -> float:
-    """Horizontal pixel of cart position ``x`` in a :func:`draw_swingup` frame of ``width``."""
-    return width / 2 + x * width / (2 * X_THRESHOLD * 1.15)
-
-
-def draw_swingup(state: np.ndarray, *, width: int = 400, height: int = 250) -> np.ndarray:
-    """One frame of the cart-pole: track with its ends, cart, pole (the pole's length to
-    scale; theta = 0 points up).
-
-    Returns
-    -------
-    ndarray of shape (height, width, 3), uint8
-    """
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (width, height), _SKY)
-    d = ImageDraw.Draw(img)
-    scale = width / (2 * X_THRESHOLD * 1.15)
-    track_y = int(height * 0.55)
-    left, right = swingup_x_to_pixel(-X_THRESHOLD, width), swingup_x_to_pixel(X_THRESHOLD, width)
-    d.line([(left, track_y), (right, track_y)], fill=_TRACK, width=2)
-    for end in (left, right):
-        d.line([(end, track_y - 10), (end, track_y + 10)], fill=(200, 40, 40), width=3)
-    cx = swingup_x_to_pixel(float(state[0]), width)
-    cw, ch = 0.5 * scale, 0.25 * scale
-    d.rectangle([cx - cw / 2, track_y - ch / 2, cx + cw / 2, track_y + ch / 2], fill=_CART)
-    length = 2 * POLE_LENGTH * scale
-    tip = (cx + length * np.sin(state[2]), track_y - length * np.cos(state[2]))
-    d.line([(cx, track_y), tip], fill=_POLE, width=max(3, int(0.06 * scale)))
-    r = max(3, int(0.04 * scale))
-    d.ellipse([cx - r, track_y - r, cx + r, track_y + r], fill=_AXLE)
-    return np.asarray(img)
-
-
 # ----------------------------------------------------------------------------- episodes
 def label_frame(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     """``frame`` with ``lines`` of text in a white box at its top left."""
@@ -206,7 +167,8 @@ def episode_frames(task: Task, net: WannNetwork, *, weight: float | None = None,
     """The frames of one episode, unlabelled, with the return so far and the step.
 
     Yields ``(frame, running_return, step)`` for the start and every ``every``-th step, and
-    always the last step. Swing-up frames come from :func:`draw_swingup`; gymnasium tasks'
+    always the last step. Swing-up frames come from
+    :func:`~wann_plugin.tasks.swingup.draw_swingup`; gymnasium tasks'
     from the environment's ``rgb_array`` rendering.
 
     Raises

@@ -10,7 +10,12 @@
     The compiled kernel: network forward and physics of many episodes in one call.
 """
 
-from wann_plugin.tasks.swingup.env import ENV_ID, CartPoleSwingUpEnv
+from wann_plugin.tasks.swingup.env import (
+    ENV_ID,
+    CartPoleSwingUpEnv,
+    draw_swingup,
+    swingup_x_to_pixel,
+)
 from wann_plugin.tasks.swingup.physics import (
     FORCE_MAG,
     MAX_SEED,
@@ -34,8 +39,10 @@ __all__ = [
     "SwingUpTask",
     "T_LIMIT",
     "X_THRESHOLD",
+    "draw_swingup",
     "swingup_hard",
     "swingup_initial_states",
     "swingup_observations",
     "swingup_step",
+    "swingup_x_to_pixel",
 ]

@@ -18,7 +18,7 @@ from wann_plugin.tasks.swingup.physics import (
     swingup_step,
 )
 
-__all__ = ["ENV_ID", "CartPoleSwingUpEnv"]
+__all__ = ["ENV_ID", "CartPoleSwingUpEnv", "draw_swingup", "swingup_x_to_pixel"]
 
 #: Gymnasium id of :class:`CartPoleSwingUpEnv`.
 ENV_ID = "wann_plugin/CartPoleSwingUp-v0"
@@ -108,32 +108,52 @@ class CartPoleSwingUpEnv(gymnasium.Env):
                 {})
 
     def render(self):
-        """An RGB picture of the track, cart and pole (``render_mode="rgb_array"``)."""
+        """An RGB picture of the track, cart and pole (``render_mode="rgb_array"``): a
+        600 x 400 :func:`draw_swingup` frame."""
         if self.render_mode is None:
             gymnasium.logger.warn("render() called with render_mode=None; pass render_mode="
                                   "'rgb_array' to the constructor")
             return None
-        return _draw(self.state if self.state is not None else np.array([0.0, 0, np.pi, 0]))
+        state = self.state if self.state is not None else np.array([0.0, 0.0, np.pi, 0.0])
+        return draw_swingup(state, width=600, height=400)
 
 
-def _draw(state: np.ndarray, width: int = 600, height: int = 400) -> np.ndarray:
-    """A plain numpy drawing: track line, cart box, pole segment."""
-    img = np.full((height, width, 3), 255, dtype=np.uint8)
-    scale = width / (2 * X_THRESHOLD * 1.2)
-    cx = width / 2 + state[0] * scale
-    track_y = int(height * 0.6)
-    img[track_y, :] = 0
-    x0, x1 = int(max(cx - 25, 0)), int(min(cx + 25, width))
-    if x0 < x1:
-        img[track_y - 12:track_y + 12, x0:x1] = (40, 40, 200)
-    theta = state[2]
+_SKY, _TRACK, _CART, _POLE, _AXLE = (255, 255, 255), (60, 60, 60), (40, 90, 200), \
+    (200, 110, 40), (30, 30, 30)
+
+
+def swingup_x_to_pixel(x: float, width: int) -> float:
+    """Horizontal pixel of cart position ``x`` in a :func:`draw_swingup` frame of ``width``."""
+    return width / 2 + x * width / (2 * X_THRESHOLD * 1.15)
+
+
+def draw_swingup(state: np.ndarray, *, width: int = 400, height: int = 250) -> np.ndarray:
+    """One frame of the cart-pole: track with its ends, cart, pole (the pole's length to
+    scale; theta = 0 points up).
+
+    Returns
+    -------
+    ndarray of shape (height, width, 3), uint8
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), _SKY)
+    d = ImageDraw.Draw(img)
+    scale = width / (2 * X_THRESHOLD * 1.15)
+    track_y = int(height * 0.55)
+    left, right = swingup_x_to_pixel(-X_THRESHOLD, width), swingup_x_to_pixel(X_THRESHOLD, width)
+    d.line([(left, track_y), (right, track_y)], fill=_TRACK, width=2)
+    for end in (left, right):
+        d.line([(end, track_y - 10), (end, track_y + 10)], fill=(200, 40, 40), width=3)
+    cx = swingup_x_to_pixel(float(state[0]), width)
+    cw, ch = 0.5 * scale, 0.25 * scale
+    d.rectangle([cx - cw / 2, track_y - ch / 2, cx + cw / 2, track_y + ch / 2], fill=_CART)
     length = 2 * POLE_LENGTH * scale
-    for f in np.linspace(0.0, 1.0, 200):
-        px = int(round(cx + f * length * np.sin(theta)))
-        py = int(round(track_y - f * length * np.cos(theta)))
-        if 0 <= px < width - 2 and 0 <= py < height - 2:
-            img[py:py + 3, px:px + 3] = (200, 80, 40)
-    return img
+    tip = (cx + length * np.sin(state[2]), track_y - length * np.cos(state[2]))
+    d.line([(cx, track_y), tip], fill=_POLE, width=max(3, int(0.06 * scale)))
+    r = max(3, int(0.04 * scale))
+    d.ellipse([cx - r, track_y - r, cx + r, track_y + r], fill=_AXLE)
+    return np.asarray(img)
 
 
 if ENV_ID not in gymnasium.registry:
