@@ -56,6 +56,23 @@ def test_docs_code_fits_its_box(path):
     assert not wide, f"code lines wider than {MAX_CODE} chars:\n" + "\n".join(wide)
 
 
+def _included_files() -> list[Path]:
+    """Files the docs show with ``literalinclude`` (shown whole or in part: all of it is
+    checked)."""
+    found = set()
+    for path in DOCS.glob("*.rst"):
+        for name in re.findall(r"^\s*\.\. literalinclude:: (\S+)", path.read_text(), re.M):
+            found.add((DOCS / name).resolve())
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", _included_files(), ids=lambda p: p.name)
+def test_included_files_fit_the_box(path):
+    wide = [f"{path.name}:{n}: {len(t)} chars: {t[:60]}"
+            for n, t in enumerate(path.read_text().splitlines(), 1) if len(t) > MAX_CODE]
+    assert not wide, f"lines wider than {MAX_CODE} chars:\n" + "\n".join(wide)
+
+
 def _documented_modules() -> list[str]:
     names = set()
     for path in DOCS.glob("*.rst"):

@@ -1,8 +1,8 @@
 """Extending wann_plugin, part 1: a custom activation function.
 
-Registers ``sinc`` (the normalised ``sin(pi x) / (pi x)``) with its derivative, runs a short
-swing-up search whose config lists ``sinc`` in ``activation_options``, and checks that an
-evolved network using ``sinc`` computes the same outputs through
+Registers ``sinc`` (the normalised ``sin(pi x) / (pi x)``) with its derivative, runs a
+short swing-up search whose config lists ``sinc`` in ``activation_options``, and checks
+that an evolved network using ``sinc`` computes the same outputs through
 :meth:`wann_plugin.WannNetwork.activate` and through neat-python's own
 ``neat.nn.FeedForwardNetwork``.
 
@@ -44,15 +44,17 @@ def sinc(x):
 
 
 def d_sinc(x):
-    """Derivative of :func:`sinc`: ``(cos(pi x) - sinc(x)) / x``, and ``-pi^2 x / 3`` near 0."""
+    """Derivative of :func:`sinc`: ``(cos(pi x) - sinc(x)) / x``, and ``-pi^2 x / 3``
+    near 0."""
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-4
     safe = np.where(small, 1.0, x)
-    return np.where(small, -(np.pi**2) * x / 3.0, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+    slope = (np.cos(np.pi * safe) - np.sinc(safe)) / safe
+    return np.where(small, -(np.pi**2) * x / 3.0, slope)
 
 
-# Register once per process, like a gymnasium environment id: a config file can only name
-# activations that are registered before it is loaded.
+# Register once per process, like a gymnasium environment id: a config file can only
+# name activations that are registered before it is loaded.
 if "sinc" not in ACTIVATIONS:
     register_activation("sinc", sinc, derivative=d_sinc)
 SINC: Activation = ACTIVATIONS["sinc"]
@@ -62,7 +64,8 @@ SINC: Activation = ACTIVATIONS["sinc"]
 # [compare]
 def neat_inputs(x: np.ndarray, genome_config) -> list[float]:
     """One input row in neat-python's order: ``input_keys`` with 1.0 at ``bias_key``."""
-    by_key = dict(zip([k for k in genome_config.input_keys if k != genome_config.bias_key], x))
+    keys = [k for k in genome_config.input_keys if k != genome_config.bias_key]
+    by_key = dict(zip(keys, x))
     by_key[genome_config.bias_key] = 1.0
     return [float(by_key[k]) for k in genome_config.input_keys]
 
@@ -111,7 +114,8 @@ class Result:
     checked_genome : WannGenome or None
         The genome whose two forward passes were compared.
     max_abs_difference : float
-        Largest ``|ours - neat's|`` over weights, inputs and outputs (nan if none checked).
+        Largest ``|ours - neat's|`` over weights, inputs and outputs (nan if none
+        checked).
     config : neat.Config
         The run's config.
     """
@@ -142,14 +146,14 @@ def main(argv: list[str] | None = None) -> Result:
     args = parser.parse_args(argv)
 
     # [run]
-    config = load_config(args.config)          # "sinc" is registered: the file may name it
+    config = load_config(args.config)  # "sinc" is registered: the file may name it
     if args.pop_size is not None:
         config.pop_size = args.pop_size
     if args.seed is not None:
         config.seed = args.seed
-    evaluator = make_evaluator(config)         # task and weights from [WannTask], [WannEvaluation]
+    evaluator = make_evaluator(config)  # task, weights: [WannTask], [WannEvaluation]
     population = neat.Population(config)
-    population.add_reporter(evaluator)         # keeps the generation number (and seeds) right
+    population.add_reporter(evaluator)  # keeps the generation number (and seeds) right
     best = _BestPerGeneration()
     population.add_reporter(best)
     population.run(evaluator, args.generations or config.wann.generations)
@@ -161,18 +165,21 @@ def main(argv: list[str] | None = None) -> Result:
     diff, checked = float("nan"), None
     if with_sinc:
         genome = max(with_sinc, key=lambda g: (len(g.nodes), g.key))  # the largest one
-        x = np.random.default_rng(0).uniform(-2.0, 2.0, size=(8, config.genome_config.num_inputs))
-        ours, neats = compare_forward_passes(genome, config, np.asarray(config.wann.weights), x)
+        n_inputs = config.genome_config.num_inputs
+        x = np.random.default_rng(0).uniform(-2.0, 2.0, size=(8, n_inputs))
+        weights = np.asarray(config.wann.weights)
+        ours, neats = compare_forward_passes(genome, config, weights, x)
         diff, checked = float(np.max(np.abs(ours - neats))), genome
     # [/check]
 
     if not args.quiet:
-        print("best mean score per generation:", " ".join(f"{b:.1f}" for b in best.best))
-        print(f"{len(with_sinc)} of {len(genomes)} genomes use sinc on a node that reaches "
-              "an output")
+        print("best mean score per generation:",
+              " ".join(f"{b:.1f}" for b in best.best))
+        print(f"{len(with_sinc)} of {len(genomes)} genomes use sinc on a node that "
+              "reaches an output")
         if checked is not None:
-            print(f"genome {checked.key}: WannNetwork.activate and neat's FeedForwardNetwork "
-                  f"differ by at most {diff:.2e}")
+            print(f"genome {checked.key}: WannNetwork.activate and neat's "
+                  f"FeedForwardNetwork differ by at most {diff:.2e}")
     return Result(best.best, len(with_sinc), len(genomes), checked, diff, config)
 
 

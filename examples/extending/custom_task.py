@@ -1,9 +1,9 @@
 """Extending wann_plugin, part 2: a custom task.
 
 Defines :class:`CurveFitTask`, a one-input regression task (fit ``y = f(x)`` from noisy
-samples, score = minus the mean squared error), checks it with :func:`wann_plugin.check_task`,
-registers it as ``curvefit`` and runs a short search from ``custom_task.ini``, whose
-``[WannTask]`` section names it.
+samples, score = minus the mean squared error), checks it with
+:func:`wann_plugin.check_task`, registers it as ``curvefit`` and runs a short search
+from ``custom_task.ini``, whose ``[WannTask]`` section names it.
 
 Run it::
 
@@ -61,7 +61,8 @@ class CurveFitTask(Task):
     x_max : float, default=2.0
         Half-width of the input interval.
     clip : float, default=10.0
-        Predictions are clipped to ``[-clip, clip]`` before scoring, which bounds the score.
+        Predictions are clipped to ``[-clip, clip]`` before scoring, which bounds the
+        score.
 
     Notes
     -----
@@ -70,9 +71,10 @@ class CurveFitTask(Task):
     Action
         One output, the prediction ``y_hat``.
     Reward
-        ``-mean((clip(y_hat) - y)^2)`` over the samples of one repetition. Repetition ``r``
-        of a call with ``seed`` draws its samples from ``numpy.random.default_rng(seed + r)``,
-        so every network and every shared weight sees the same samples.
+        ``-mean((clip(y_hat) - y)^2)`` over the samples of one repetition. Repetition
+        ``r`` of a call with ``seed`` draws its samples from
+        ``numpy.random.default_rng(seed + r)``, so every network and every shared weight
+        sees the same samples.
     Episode end
         One batch of samples is one episode.
     Version history
@@ -85,30 +87,35 @@ class CurveFitTask(Task):
     def __init__(self, target: str = "step", n_samples: int = 64, noise: float = 0.05,
                  x_max: float = 2.0, clip: float = 10.0, *, name: str = "curvefit"):
         if target not in TARGETS:
-            raise TaskError(f"[{name}] target == {target!r}, must be one of {sorted(TARGETS)}")
+            raise TaskError(f"[{name}] target == {target!r}, "
+                            f"must be one of {sorted(TARGETS)}")
         if n_samples < 1 or noise < 0.0 or x_max <= 0.0 or clip <= 0.0:
-            raise TaskError(f"[{name}] need n_samples >= 1, noise >= 0, x_max > 0, clip > 0; "
-                            f"got {n_samples}, {noise}, {x_max}, {clip}")
+            raise TaskError(f"[{name}] need n_samples >= 1, noise >= 0, x_max > 0, "
+                            f"clip > 0; got {n_samples}, {noise}, {x_max}, {clip}")
         self.name = name
         self.target, self.n_samples = target, int(n_samples)
         self.noise, self.x_max, self.clip = float(noise), float(x_max), float(clip)
-        # The worst real score: every clipped prediction as far as possible from the target.
+        # The worst real score: every clipped prediction as far as possible from the
+        # target.
         x = np.linspace(-self.x_max, self.x_max, 1001)
         y_reach = float(np.max(np.abs(TARGETS[target](x)))) + 5.0 * self.noise
         self.worst_score = -((self.clip + y_reach) ** 2) - 1.0
 
     def samples(self, seed: int, n_repeats: int) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs and noisy targets of each repetition: two arrays ``(n_repeats, n_samples)``."""
+        """Inputs and noisy targets of each repetition: two arrays
+        ``(n_repeats, n_samples)``."""
         x = np.empty((n_repeats, self.n_samples))
         y = np.empty_like(x)
         for r in range(n_repeats):
             rng = np.random.default_rng(int(seed) + r)
             x[r] = rng.uniform(-self.x_max, self.x_max, self.n_samples)
-            y[r] = TARGETS[self.target](x[r]) + self.noise * rng.standard_normal(self.n_samples)
+            noise = self.noise * rng.standard_normal(self.n_samples)
+            y[r] = TARGETS[self.target](x[r]) + noise
         return x, y
 
     def score(self, y_hat: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """``-MSE`` over the last axis; :attr:`worst_score` where a prediction is not finite."""
+        """``-MSE`` over the last axis; :attr:`worst_score` where a prediction is not
+        finite."""
         finite = np.all(np.isfinite(y_hat), axis=-1)
         err = np.clip(np.nan_to_num(y_hat), -self.clip, self.clip) - y
         return np.where(finite, -np.mean(err * err, axis=-1), self.worst_score)
@@ -122,7 +129,7 @@ class CurveFitTask(Task):
         out = np.empty((len(nets), len(w), n_repeats))
         for k, net in enumerate(nets):
             self.check_network(net)
-            # x[..., None]: (n_repeats, n_samples, 1); weights broadcast as (n_weights, 1, 1)
+            # x[..., None]: (n_repeats, n_samples, 1); weights as (n_weights, 1, 1)
             y_hat = net.activate(x[..., None], weight=w[:, None, None])[..., 0]
             out[k] = self.score(y_hat, y)
         return out
@@ -175,11 +182,12 @@ def main(argv: list[str] | None = None) -> Result:
     args = parser.parse_args(argv)
 
     # [run]
-    check_task(CurveFitTask())                  # the contract: shape, finiteness, determinism
-    config = load_config(args.config)           # [WannTask] name = curvefit -> CurveFitTask
+    check_task(CurveFitTask())         # the contract: shape, finiteness, determinism
+    config = load_config(args.config)  # [WannTask] name = curvefit -> CurveFitTask
     if args.pop_size is not None:
         config.pop_size = args.pop_size
-    result = run_search(config, args.generations or config.wann.generations, seed=args.seed,
+    generations = args.generations or config.wann.generations
+    result = run_search(config, generations, seed=args.seed,
                         stream=None if args.quiet else sys.stdout, champion_episodes=8)
     # [/run]
 

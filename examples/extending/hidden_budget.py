@@ -1,14 +1,14 @@
 """Extending wann_plugin, part 3: a tweak to WannReproduction.
 
-:class:`HiddenBudgetReproduction` adds a hard budget on network size: genomes with more than
-``max_hidden_nodes`` hidden nodes are still evaluated and reported, but never become parents
-or elites. WANN's Pareto ranking already prefers fewer connections (a soft pressure); a hard
-budget is what you want when the network must fit a fixed size, e.g. for deployment on a
-microcontroller or for a size-matched comparison.
+:class:`HiddenBudgetReproduction` adds a hard budget on network size: genomes with more
+than ``max_hidden_nodes`` hidden nodes are still evaluated and reported, but never
+become parents or elites. WANN's Pareto ranking already prefers fewer connections (a
+soft pressure); a hard budget is what you want when the network must fit a fixed size,
+e.g. for deployment on a microcontroller or for a size-matched comparison.
 
-The script runs the same short swing-up search twice from ``hidden_budget.ini``, once with
-the stock :class:`~wann_plugin.reproduction.WannReproduction` and once with the subclass,
-and prints the largest hidden-node count per generation of each.
+The script runs the same short swing-up search twice from ``hidden_budget.ini``, once
+with the stock :class:`~wann_plugin.reproduction.WannReproduction` and once with the
+subclass, and prints the largest hidden-node count per generation of each.
 
 Run it::
 
@@ -29,7 +29,13 @@ import neat
 import numpy as np
 from neat.reporting import BaseReporter
 
-from wann_plugin import REPRODUCTION_KEYS, Key, WannReproduction, load_config, run_search
+from wann_plugin import (
+    REPRODUCTION_KEYS,
+    Key,
+    WannReproduction,
+    load_config,
+    run_search,
+)
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "hidden_budget.ini"
@@ -40,10 +46,11 @@ class HiddenBudgetReproduction(WannReproduction):
     """WannReproduction with a hard budget on hidden nodes; section
     ``[HiddenBudgetReproduction]``.
 
-    Each group is ranked as usual; then the genomes over budget are left out before culling,
-    elitism and the tournaments (if every genome is over budget, nothing is left out). Every
-    child gets exactly one structural mutation, which adds at most one hidden node, so no
-    genome of any generation has more than ``max_hidden_nodes + 1`` hidden nodes.
+    Each group is ranked as usual; then the genomes over budget are left out before
+    culling, elitism and the tournaments (if every genome is over budget, nothing is
+    left out). Every child gets exactly one structural mutation, which adds at most one
+    hidden node, so no genome of any generation has more than ``max_hidden_nodes + 1``
+    hidden nodes.
     """
 
     #: WannReproduction's keys plus the budget; unknown keys and bad values still raise.
@@ -56,7 +63,8 @@ class HiddenBudgetReproduction(WannReproduction):
               rng: np.random.Generator) -> dict[int, Any]:
         """Breed from the genomes within budget, in their ranked order."""
         budget = self.reproduction_config.max_hidden_nodes
-        within = [g for g in ranked if len(g.hidden_keys(config.genome_config)) <= budget]
+        gc = config.genome_config
+        within = [g for g in ranked if len(g.hidden_keys(gc)) <= budget]
         return super().breed(within or ranked, n_offspring, config, rng)
 # [/class]
 
@@ -80,14 +88,16 @@ class SizeReporter(BaseReporter):
 def make_config(reproduction_type: type, path: Path = CONFIG) -> neat.Config:
     """A fresh config for one run with ``reproduction_type``, from the file at ``path``.
 
-    The file holds both reproduction sections, so the class is named explicitly; a file with
-    only ``[HiddenBudgetReproduction]`` loads with plain ``load_config(path)`` (and with
-    ``wann run --import hidden_budget.py path``), since the section names the subclass.
+    The file holds both reproduction sections, so the class is named explicitly; a file
+    with only ``[HiddenBudgetReproduction]`` loads with plain ``load_config(path)`` (and
+    with ``wann run --import hidden_budget.py path``), since the section names the
+    subclass.
     """
     return load_config(path, reproduction_type=reproduction_type)
 
 
-def search(config: neat.Config, generations: int, *, seed: int | None = None) -> SizeReporter:
+def search(config: neat.Config, generations: int, *,
+           seed: int | None = None) -> SizeReporter:
     """A short search (``run_search``); the sizes and best scores of each generation."""
     sizes = SizeReporter()
     run_search(config, generations, seed=seed, stream=None, champion_episodes=2,
@@ -137,8 +147,10 @@ def main(argv: list[str] | None = None) -> Result:
     budget = config.reproduction_config.max_hidden_nodes
     if not args.quiet:
         print("largest hidden-node count per generation")
-        print("  WannReproduction:         ", " ".join(f"{n:2d}" for n in stock.max_hidden))
-        print("  HiddenBudgetReproduction: ", " ".join(f"{n:2d}" for n in capped.max_hidden),
+        stock_sizes = " ".join(f"{n:2d}" for n in stock.max_hidden)
+        capped_sizes = " ".join(f"{n:2d}" for n in capped.max_hidden)
+        print("  WannReproduction:         ", stock_sizes)
+        print("  HiddenBudgetReproduction: ", capped_sizes,
               f"  (max_hidden_nodes = {budget})")
         print(f"best mean score in the last generation: {stock.best_fitness[-1]:.1f} "
               f"(stock), {capped.best_fitness[-1]:.1f} (budget)")
