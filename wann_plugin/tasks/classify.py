@@ -17,6 +17,7 @@ import numpy as np
 
 from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
+from wann_plugin.tasks._classify_kernel import PackedClassifiers, classify_scores, column_batch
 from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task
 from wann_plugin.tasks.datasets import Dataset, load_digits, load_mnist, stratified_split
 
@@ -25,6 +26,8 @@ __all__ = ["ClassifyTask", "log_softmax", "make_digits_task", "make_mnist_task"]
 # Largest number of node values one forward may hold (n_groups * n_repeats * batch * n_nodes);
 # bigger calls are split over the weight (or weight-set) axis.
 _MAX_FORWARD_ELEMENTS = 30_000_000
+# Largest number of image values (inputs x images) one fused call gathers.
+_MAX_COLUMN_ELEMENTS = 4_000_000
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -103,12 +106,18 @@ class ClassifyTask(Task):
     worst_score : float, default=-1e9
         Score of a (weight, batch) whose outputs are not finite.
     engine : {"numba", "numpy"}, default="numba"
-        Network forward: one compiled pass over (weights x repetitions x samples), or
-        :meth:`WannNetwork.activate` over the same batch (also used for custom activations).
+        ``"numba"``: :meth:`evaluate` scores the whole batch of networks in one compiled pass
+        over (networks x weights x images) with the log-softmax, cross-entropy and accuracy
+        fused in (:mod:`wann_plugin.tasks._classify_kernel`; the sum of a node's bias and
+        input sources is computed once for all weights); other calls run a compiled forward
+        per network. ``"numpy"``: :meth:`WannNetwork.activate` over the same batch, the plain
+        reference path (also used for networks with custom activations). The two agree to
+        about 1e-12 (tests hold them to 1e-9); an accuracy can differ by an image whose two
+        largest outputs tie to rounding.
     exact_math : bool, default=False
         With ``engine="numba"``: compute the sin, cos, gaussian, tanh and sigmoid nodes with
         libm instead of the SIMD polynomials of :mod:`wann_plugin.compiled` (which agree with
-        numpy to 1-2 ulp), as every task does.
+        numpy to 1-2 ulp), as every task does; the fused pass's ``exp`` and ``log`` too.
     name : str, default="classify"
         Name in messages and reports.
 
@@ -272,12 +281,37 @@ class ClassifyTask(Task):
                  n_repeats: int = 1) -> np.ndarray:
         """-mean cross-entropy per network, weight and batch: ``(n_nets, n_weights, n_repeats)``.
 
-        One forward per network over all weights, repetitions and samples.
+        ``engine="numba"``: one fused compiled pass over every network, weight and image
+        (:mod:`wann_plugin.tasks._classify_kernel`); networks with custom activations and
+        ``engine="numpy"`` take :meth:`_evaluate_plain`, one numpy forward per network.
         """
         w = self.check_call(weights, n_repeats)
         for net in nets:
             self.check_network(net)
         idx = self.batch_indices(seed, n_repeats)
+        out = np.empty((len(nets), len(w), n_repeats))
+        acc = np.empty_like(out)
+        fused = np.array([self.engine == "numba" and net.uses_builtin_activations
+                          for net in nets], dtype=bool)
+        if fused.any():
+            packed = PackedClassifiers([net for net, f in zip(nets, fused) if f])
+            for reps in self._column_chunks(idx):
+                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps])
+                f, a = classify_scores(packed, w, x_t, labels, reps.stop - reps.start,
+                                       idx.shape[1], worst=self.worst_score,
+                                       exact_math=self.exact_math)
+                out[fused, :, reps], acc[fused, :, reps] = f, a
+        if not fused.all():
+            plain = np.flatnonzero(~fused)
+            out[plain], acc[plain] = self._evaluate_plain([nets[k] for k in plain], w, idx)
+        self.last_accuracy = acc
+        return out
+
+    def _evaluate_plain(self, nets: Sequence[WannNetwork], w: np.ndarray,
+                        idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fitness and accuracy ``(n_nets, n_weights, n_repeats)`` from one forward per network
+        over all weights, repetitions and samples, scored in numpy (the reference path)."""
+        n_repeats = idx.shape[0]
         out = np.empty((len(nets), len(w), n_repeats))
         acc = np.empty_like(out)
         for reps in self._repeat_chunks(idx, max((n.n_nodes for n in nets), default=1)):
@@ -287,8 +321,14 @@ class ClassifyTask(Task):
             for k, net in enumerate(nets):
                 y_hat = self._outputs(net, xb, weights=w, x_t=xb_t).reshape(len(w), R, B, -1)
                 out[k, :, reps], acc[k, :, reps] = self._scores(y_hat, yb[None])
-        self.last_accuracy = acc
-        return out
+        return out, acc
+
+    def _column_chunks(self, idx: np.ndarray) -> list[slice]:
+        """Repetitions per fused call, so that one call's images hold at most
+        ``_MAX_COLUMN_ELEMENTS`` values."""
+        n_repeats, batch = idx.shape
+        size = max(1, _MAX_COLUMN_ELEMENTS // max(1, batch * (1 + self.n_inputs)))
+        return [slice(r, min(r + size, n_repeats)) for r in range(0, n_repeats, size)]
 
     @staticmethod
     def _repeat_chunks(idx: np.ndarray, n_nodes: int) -> list[slice]:

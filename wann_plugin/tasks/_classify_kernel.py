@@ -1,0 +1,458 @@
+"""The fused classification pass: forward, log-softmax, cross-entropy and accuracy of a whole
+batch of networks over (weights x images) in one compiled call.
+
+:class:`~wann_plugin.tasks.classify.ClassifyTask` hands :func:`classify_scores` its networks
+and one generation's images; per (network, weight, repetition) it gets back the fitness
+(mean log-probability of the true class) and the accuracy, with no per-network numpy
+temporaries.
+
+Layout
+    Networks are pruned to the nodes that reach an output and concatenated (a compiled
+    packer). Images are columns: ``x_t`` is ``(1 + n_inputs, n_rows)`` with the bias as row 0,
+    each repetition's batch padded to whole lane groups. A network runs over tiles of
+    ``tile`` images; a computed node holds ``n_weights * tile`` values (weight-major), and a
+    tile's values of every node stay in cache while the next node reads them.
+Shared sums
+    With one shared weight ``w`` a node's input is ``w * (sum of its sources)``. The sources
+    that are the bias or inputs do not depend on ``w``: their sum is computed once per image
+    and reused for every weight, and only the sources that are computed nodes are added per
+    weight. Connections are sorted by source, so this is also the left-to-right order of
+    :meth:`WannNetwork.activate`'s sum (which numpy may pair differently in long rows: the two
+    agree to rounding). The initial networks of a classification search connect inputs to
+    outputs only, so nearly all of their additions are done once for six weights.
+Fused scores
+    After a tile's outputs, each (weight, image) gets ``max``, ``sum(exp(z - max))``, the
+    first argmax and a finiteness flag on SIMD lanes, then ``z_y - max - log(sum)`` is summed
+    per (weight, repetition): the safe log-softmax of ``ClassifyTask``'s numpy path.
+    A (weight, repetition) with any non-finite output scores ``worst`` and accuracy 0; a sum
+    that is not finite scores ``worst``.
+Math
+    Activations go through the one dispatch of :mod:`wann_plugin.compiled` (SIMD polynomials,
+    1-2 ulp of numpy; libm under ``exact_math``), ``exp`` is its polynomial (libm under
+    ``exact_math``) and ``log`` fdlibm's algorithm on lanes (:func:`apply_log`; libm under
+    ``exact_math``). The fitness matches the numpy path to about 1e-12 on ordinary networks
+    (tests hold it to 1e-9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+
+from wann_plugin.compiled.dispatch import make_activate_node
+from wann_plugin.compiled.lanes import (
+    LANES,
+    addr,
+    int_at,
+    vadd,
+    vand,
+    vashr,
+    vbits,
+    vdiv,
+    veq,
+    vfloat,
+    vge,
+    vget,
+    vgt,
+    viadd,
+    visub,
+    vload_at,
+    vmul,
+    vor,
+    vsel,
+    vset,
+    vsplat,
+    vstore_at,
+    vsub,
+)
+from wann_plugin.compiled.simd_math import vexp
+from wann_plugin.network import WannNetwork
+
+__all__ = ["classify_scores", "column_batch"]
+
+#: Doubles of node values one tile may hold (``n_computed * n_weights * tile``): 512 KiB, so
+#: a tile's values stay in the L2 cache.
+_TILE_BUDGET = 65536
+#: Doubles of image values (``(1 + n_inputs) * block``) a column block holds: 256 KiB, so a
+#: block stays in the L2 cache while every network of the batch reads it.
+_BLOCK_BUDGET = 32768
+
+
+class PackedClassifiers:
+    """A batch of networks as flat arrays, pruned to the nodes an output needs.
+
+    Attributes
+    ----------
+    comp_lo : ndarray of shape (n_nets + 1,), int64
+        Each network's computed (hidden and output) nodes in the flat node arrays; the last
+        ``n_outputs`` of a network are its outputs, in order.
+    acts : ndarray of shape (total_computed,), int64
+        Activation id per computed node.
+    cin_lo, cin_mid, cin_hi : ndarray of shape (total_computed,), int64
+        A node's connections: ``cin_lo:cin_mid`` come from the bias or an input (``src`` is
+        then the row of ``x_t``: 0 = bias, ``1 + j`` = input ``j``), ``cin_mid:cin_hi`` from
+        computed nodes (``src`` is then the node's index among its network's computed nodes).
+    src : ndarray of shape (total_connections,), int64
+    """
+
+    def __init__(self, nets: Sequence[WannNetwork]):
+        n_in, n_out = (nets[0].n_inputs, nets[0].n_outputs) if nets else (0, 1)
+        for net in nets:
+            if (net.n_inputs, net.n_outputs) != (n_in, n_out):
+                raise ValueError(f"network {net.key!r} has {net.n_inputs} inputs and "
+                                 f"{net.n_outputs} outputs; the batch has {n_in} and {n_out}")
+        sizes = np.array([[net.n_nodes, net.n_connections] for net in nets],
+                         dtype=np.int64).reshape(-1, 2)
+        node_off = np.concatenate(([0], np.cumsum(sizes[:, 0])))
+        conn_off = np.concatenate(([0], np.cumsum(sizes[:, 1])))
+
+        def cat(parts):
+            return np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]
+                                  or [np.zeros(0, np.int64)])
+
+        self.n_inputs, self.n_outputs = int(n_in), int(n_out)
+        (self.comp_lo, self.acts, self.cin_lo, self.cin_mid, self.cin_hi,
+         self.src) = _pack(node_off, conn_off, 1 + n_in, n_out,
+                           cat([n.activations for n in nets]), cat([n.in_ptr for n in nets]),
+                           cat([n.conn_src for n in nets]))
+
+
+@numba.njit(cache=True)
+def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
+    """Prune and concatenate networks given as concatenated ``activations``, ``in_ptr`` (one
+    longer per network) and ``conn_src`` arrays; see :class:`PackedClassifiers`."""
+    n_nets = node_off.shape[0] - 1
+    n_total = node_off[n_nets]
+    comp_lo = np.zeros(n_nets + 1, dtype=np.int64)
+    acts = np.zeros(n_total, dtype=np.int64)
+    cin_lo = np.zeros(n_total, dtype=np.int64)
+    cin_mid = np.zeros(n_total, dtype=np.int64)
+    cin_hi = np.zeros(n_total, dtype=np.int64)
+    src = np.zeros(conn_off[n_nets], dtype=np.int64)
+    max_n = 0
+    for k in range(n_nets):
+        max_n = max(max_n, node_off[k + 1] - node_off[k])
+    need = np.zeros(max_n, dtype=np.bool_)
+    local = np.zeros(max_n, dtype=np.int64)
+    n_kept = 0
+    n_conns = 0
+    for k in range(n_nets):
+        n = node_off[k + 1] - node_off[k]
+        a0 = node_off[k]
+        p0 = node_off[k] + k  # in_ptr has n + 1 entries
+        s0 = conn_off[k]
+        for i in range(n):
+            need[i] = i >= n - n_out
+        for i in range(n - 1, n_fixed - 1, -1):
+            if need[i]:
+                for c in range(ptr_all[p0 + i], ptr_all[p0 + i + 1]):
+                    need[src_all[s0 + c]] = True
+        comp_lo[k] = n_kept
+        cnt = 0
+        for i in range(n_fixed, n):
+            if not need[i]:
+                continue
+            local[i] = cnt
+            g = n_kept + cnt
+            acts[g] = acts_all[a0 + i]
+            cin_lo[g] = n_conns
+            mid = -1
+            for c in range(ptr_all[p0 + i], ptr_all[p0 + i + 1]):  # sorted by source
+                s = src_all[s0 + c]
+                if s < n_fixed:
+                    src[n_conns] = s
+                else:
+                    if mid < 0:
+                        mid = n_conns
+                    src[n_conns] = local[s]
+                n_conns += 1
+            cin_hi[g] = n_conns
+            cin_mid[g] = n_conns if mid < 0 else mid
+            cnt += 1
+        n_kept += cnt
+    comp_lo[n_nets] = n_kept
+    return (comp_lo, acts[:n_kept].copy(), cin_lo[:n_kept].copy(), cin_mid[:n_kept].copy(),
+            cin_hi[:n_kept].copy(), src[:n_conns].copy())
+
+
+def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The rows ``idx`` of ``(X, y)`` as the kernel's columns.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_inputs)
+    y : ndarray of shape (n_samples,), int
+    idx : ndarray of shape (n_repeats, batch), int
+        Each repetition's samples.
+
+    Returns
+    -------
+    x_t : ndarray of shape (1 + n_inputs, n_repeats * padded)
+        Row 0 is the bias (1); repetition ``r`` holds columns ``r * padded`` onwards, its
+        last ``padded - batch`` columns zero (``padded``: ``batch`` rounded up to whole lane
+        groups).
+    labels : ndarray of shape (n_repeats * padded,), int64
+    padded : int
+    """
+    n_rep, batch = idx.shape
+    padded = -(-batch // LANES) * LANES
+    x_t = np.zeros((1 + X.shape[1], n_rep, padded))
+    x_t[0] = 1.0
+    x_t[1:, :, :batch] = np.asarray(X, dtype=np.float64)[idx].transpose(2, 0, 1)
+    labels = np.zeros((n_rep, padded), dtype=np.int64)
+    labels[:, :batch] = np.asarray(y)[idx]
+    return x_t.reshape(1 + X.shape[1], n_rep * padded), labels.reshape(-1), padded
+
+
+def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np.ndarray,
+                    x_t: np.ndarray, labels: np.ndarray, n_repeats: int, batch: int, *,
+                    worst: float, exact_math: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness and accuracy of every network at every shared weight on every batch.
+
+    Parameters
+    ----------
+    nets : sequence of WannNetwork or PackedClassifiers
+        Built-in activations only (ids 1..11), one input and output count.
+    weights : ndarray of shape (n_weights,)
+    x_t, labels
+        From :func:`column_batch` (``n_repeats`` repetitions of ``batch`` images).
+    worst : float
+        Fitness of a (weight, repetition) with a non-finite output or a non-finite mean.
+    exact_math : bool, default=False
+        Activations and the softmax's ``exp`` with libm instead of SIMD polynomials.
+
+    Returns
+    -------
+    fitness : ndarray of shape (n_nets, n_weights, n_repeats)
+        Mean over the batch of ``log_softmax(outputs)[label]``.
+    accuracy : ndarray of shape (n_nets, n_weights, n_repeats)
+        Share of the batch whose first largest output is the label (0 where not finite).
+    """
+    packed = nets if isinstance(nets, PackedClassifiers) else PackedClassifiers(nets)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    n_nets = len(packed.comp_lo) - 1
+    padded = x_t.shape[1] // max(1, n_repeats)
+    if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
+        raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "
+                         f"of {batch}")
+    if x_t.shape[0] != 1 + packed.n_inputs and n_nets:
+        raise ValueError(f"x_t has {x_t.shape[0] - 1} inputs, the networks {packed.n_inputs}")
+    fitness = np.empty((n_nets, len(w), n_repeats))
+    accuracy = np.empty((n_nets, len(w), n_repeats))
+    if n_nets and len(w):
+        _kernel(packed.comp_lo, packed.acts, packed.cin_lo, packed.cin_mid, packed.cin_hi,
+                packed.src, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
+                np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
+                int(padded), float(worst), bool(exact_math), fitness, accuracy)
+    return fitness, accuracy
+
+
+# ============================================================================ log
+# fdlibm's __ieee754_log: log(x) = k ln2 + log(1 + f), x = 2**k (1 + f), sqrt(2)/2 <= 1 + f <
+# sqrt(2), log(1 + f) = f - s (f - R(s^2)) with s = f / (2 + f); under 1 ulp.
+_LG1, _LG2 = 6.666666666666735130e-01, 3.999999999940941908e-01
+_LG3, _LG4 = 2.857142874366239149e-01, 2.222219843214978396e-01
+_LG5, _LG6 = 1.818357216161805012e-01, 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+_SHIFT = 6755399441055744.0  # 1.5 * 2**52
+_SHIFT_BITS = 0x4338000000000000
+_MANT_MASK = 0x000FFFFFFFFFFFFF
+_ONE_BITS = 0x3FF0000000000000
+
+
+@numba.njit(error_model="numpy")
+def _vlog(x):
+    """log(x) of positive normal finite doubles (the softmax's sums lie in [1, n_outputs]);
+    other lanes give unspecified values."""
+    bits = vbits(x)
+    k = visub(vashr(bits, 52), 1023)
+    m = vfloat(vor(vand(bits, _MANT_MASK), _ONE_BITS))  # in [1, 2)
+    kd = vsub(vfloat(viadd(k, _SHIFT_BITS)), _SHIFT)  # k as a double
+    big = vgt(m, _SQRT2)
+    m = vsel(big, vmul(m, 0.5), m)
+    kd = vsel(big, vadd(kd, 1.0), kd)
+    f = vsub(m, 1.0)
+    s = vdiv(f, vadd(f, 2.0))
+    z = vmul(s, s)
+    w = vmul(z, z)
+    t1 = vmul(w, vadd(_LG2, vmul(w, vadd(_LG4, vmul(w, _LG6)))))
+    t2 = vmul(z, vadd(_LG1, vmul(w, vadd(_LG3, vmul(w, vadd(_LG5, vmul(w, _LG7)))))))
+    r = vadd(t2, t1)
+    hfsq = vmul(vmul(0.5, f), f)
+    return vsub(vmul(kd, _LN2_HI),
+                 vsub(vsub(hfsq, vadd(vmul(s, vadd(hfsq, r)), vmul(kd, _LN2_LO))), f))
+
+
+def apply_log(x: np.ndarray) -> np.ndarray:
+    """The kernel's ``log`` applied to a 1-D array of positive normal doubles (for tests)."""
+    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    buf = np.ones(-(-len(x) // LANES) * LANES)
+    buf[:len(x)] = x
+    _log_kernel(buf)
+    return buf[:len(x)].copy()
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _log_kernel(buf):
+    at = addr(buf)
+    for o in range(0, buf.shape[0], LANES):
+        vstore_at(at, o, _vlog(vload_at(at, o)))
+
+
+# ============================================================================ the kernel
+@numba.njit(error_model="numpy")
+def _float_at(addr, i):
+    return vget(vload_at(addr, i), 0)
+
+
+@numba.njit(error_model="numpy")
+def _hsum(x):
+    t = 0.0
+    for e in range(LANES):
+        t += vget(x, e)
+    return t
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, labels, n_rep,
+            batch, padded, worst, exact, fitness, accuracy):
+    """Every network on every repetition's batch; the batch goes through in column blocks of
+    ``_BLOCK_BUDGET / n_rows`` images, each block through every network while it is in cache,
+    and each network takes a block in tiles of at most ``_TILE_BUDGET`` node values."""
+    n_nets = comp_lo.shape[0] - 1
+    n_w = weights.shape[0]
+    stride = x_t.shape[1]  # columns of x_t
+    max_comp = 1
+    for k in range(n_nets):
+        max_comp = max(max_comp, comp_lo[k + 1] - comp_lo[k])
+    block = min(padded, max(LANES, _BLOCK_BUDGET // x_t.shape[0] // LANES * LANES))
+    vals = np.zeros(max(_TILE_BUDGET, max_comp * n_w * LANES) + LANES)
+    fsum = np.zeros(block)
+    # labels as doubles, -1 in the padding columns
+    lab = np.empty(labels.shape[0])
+    for r in range(n_rep):
+        for t in range(padded):
+            c = r * padded + t
+            lab[c] = labels[c] if t < batch else -1.0
+    ll_sum = np.zeros((n_nets, n_w))
+    n_right = np.zeros((n_nets, n_w))
+    fin_sum = np.zeros((n_nets, n_w))
+    ptrs = np.array([addr(vals), addr(x_t), addr(fsum), addr(src), addr(lab)])
+    for r in range(n_rep):
+        ll_sum[:] = 0.0
+        n_right[:] = 0.0
+        fin_sum[:] = 0.0
+        for b0 in range(0, batch, block):
+            b1 = min(b0 + block, batch)  # images scored
+            b1p = min(b0 + block, padded)  # images computed (whole lane groups)
+            for k in range(n_nets):
+                c0 = comp_lo[k]
+                nc = comp_lo[k + 1] - c0
+                # images per tile: the tile's node values within the budget, whole lane groups
+                tile = max(LANES, (_TILE_BUDGET // (nc * n_w)) // LANES * LANES)
+                for t0 in range(b0, b1, tile):
+                    _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights,
+                              stride, r * padded + t0, min(tile, b1p - t0),
+                              min(tile, b1 - t0), exact, ll_sum[k], n_right[k], fin_sum[k])
+        for k in range(n_nets):
+            for j in range(n_w):
+                f = ll_sum[k, j] / batch
+                ok = fin_sum[k, j] == 0.0
+                fitness[k, j, r] = f if ok and np.isfinite(f) else worst
+                accuracy[k, j, r] = n_right[k, j] / batch if ok else 0.0
+
+
+@numba.njit(error_model="numpy")
+def _tile_input(o, vals_at, fsum_at, src_at, lo, mid, hi, col, row_len, w):
+    """A node's input for lane group ``o`` of weight column ``col`` (``j * tile``): ``w``
+    times (the sum of its bias and input sources, computed once for every weight, at
+    ``fsum_at``, then its computed sources ``src[mid:hi]`` left to right)."""
+    if mid > lo:
+        x = vload_at(fsum_at, o)
+        c1 = mid
+    elif hi > mid:
+        x = vload_at(vals_at, int_at(src_at, mid) * row_len + col + o)
+        c1 = mid + 1
+    else:
+        x = vsplat(0.0)
+        c1 = hi
+    for c in range(c1, hi):
+        x = vadd(x, vload_at(vals_at, int_at(src_at, c) * row_len + col + o))
+    return vmul(x, w)
+
+
+#: The one activation dispatch of :mod:`wann_plugin.compiled`, over :func:`_tile_input`.
+_activate_tile = make_activate_node(_tile_input)
+
+
+@numba.njit(error_model="numpy")
+def _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights, stride, col0, tl,
+              n_valid, exact, ll_sum, n_right, fin_sum):
+    """One network on the ``tl`` columns from ``col0`` (whole lane groups; ``n_valid`` of them
+    are scored): node values, then the scores added to ``ll_sum``, ``n_right`` and
+    ``fin_sum`` (per weight)."""
+    vals_at, xt_at, fsum_at, src_at, lab_at = ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4]
+    n_w = weights.shape[0]
+    row_len = n_w * tl  # doubles per computed node
+    for i in range(nc):
+        g = c0 + i
+        lo = cin_lo[g]
+        mid = cin_mid[g]
+        hi = cin_hi[g]
+        a = acts[g]
+        # the bias and input sources, summed once for every weight
+        if mid > lo:
+            for o in range(0, tl, LANES):
+                x = vload_at(xt_at, int_at(src_at, lo) * stride + col0 + o)
+                for c in range(lo + 1, mid):
+                    x = vadd(x, vload_at(xt_at, int_at(src_at, c) * stride + col0 + o))
+                vstore_at(fsum_at, o, x)
+        for j in range(n_w):
+            _activate_tile(a, exact, vals_at, i * row_len + j * tl, tl,
+                           (vals_at, fsum_at, src_at, lo, mid, hi, j * tl, row_len, weights[j]))
+    # scores on lanes: max, first argmax, the label's output and a finiteness flag, then
+    # sum(exp(z - max)) and the log-probability of the label
+    ob = nc - n_out  # first output among the computed nodes
+    for j in range(n_w):
+        base = ob * row_len + j * tl
+        acc_ll = vsplat(0.0)
+        acc_right = vsplat(0.0)
+        acc_fin = vsplat(0.0)
+        for o in range(0, n_valid, LANES):
+            y = vload_at(lab_at, col0 + o)
+            z = vload_at(vals_at, base + o)
+            m = z
+            arg = vsplat(0.0)
+            zy = vsel(veq(y, 0.0), z, 0.0)
+            fin = vmul(z, 0.0)  # nan where any output is inf or nan
+            for q in range(1, n_out):
+                z = vload_at(vals_at, base + q * row_len + o)
+                gt = vgt(z, m)
+                m = vsel(gt, z, m)
+                arg = vsel(gt, float(q), arg)
+                zy = vsel(veq(y, float(q)), z, zy)
+                fin = vadd(fin, vmul(z, 0.0))
+            if exact:
+                lg = vsplat(0.0)
+                for e in range(LANES):
+                    me = vget(m, e)
+                    t = 0.0
+                    for q in range(n_out):
+                        t += np.exp(_float_at(vals_at, base + q * row_len + o + e) - me)
+                    lg = vset(lg, e, np.log(t))
+            else:
+                s = vexp(vsub(vload_at(vals_at, base + o), m))
+                for q in range(1, n_out):
+                    s = vadd(s, vexp(vsub(vload_at(vals_at, base + q * row_len + o), m)))
+                lg = _vlog(s)
+            valid = vge(y, 0.0)  # padding columns hold the label -1
+            acc_ll = vadd(acc_ll, vsel(valid, vsub(vsub(zy, m), lg), 0.0))
+            acc_fin = vadd(acc_fin, vsel(valid, fin, 0.0))
+            acc_right = vadd(acc_right, vsel(veq(arg, y), 1.0, 0.0))
+        ll_sum[j] += _hsum(acc_ll)
+        fin_sum[j] += _hsum(acc_fin)
+        n_right[j] += _hsum(acc_right)
