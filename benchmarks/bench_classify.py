@@ -11,8 +11,9 @@ reference's mnist256 task does. Three paths side by side, in one run:
   numba engine);
 * ``numpy``: the plain reference path (``engine="numpy"``).
 
-The last line times a whole population (``--generation``, default 960) of initial genomes
-(5 % of the 257 x 10 possible connections) as one ``evaluate`` call, as a generation does.
+Times are CPU seconds of this process (one core). The last line times a whole population
+(``--generation``, default 960) of initial genomes (5 % of the 257 x 10 possible
+connections) as one ``evaluate`` call, as a generation does.
 
     python benchmarks/bench_classify.py [--nets 20] [--generation 960] [--json]
 """
@@ -62,11 +63,12 @@ def _run(path: str, tasks: dict, nets: list[WannNetwork], seed: int) -> None:
 
 
 def measure(path: str, tasks: dict, nets: list[WannNetwork], seed: int = 0) -> float:
-    """Seconds for one call over ``nets`` (after a warm-up call that compiles)."""
+    """CPU seconds of one call over ``nets`` (after a warm-up call that compiles): CPU time,
+    so that figures taken on a machine shared with other work still count one core's work."""
     _run(path, tasks, nets[:1], seed)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     _run(path, tasks, nets, seed + 1)
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
