@@ -127,11 +127,12 @@ def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
     checkpointer.attach(population)
     for r in (first, evaluator, progress, checkpointer, last):
         population.add_reporter(r)
-    repro = population.reproduction
-    repro.reproduce = clock.wrap("reproduce", repro.reproduce)
-    repro.rank = clock.wrap("rank", repro.rank)
-    task = evaluator.task
-    task.evaluate = clock.wrap("forward", task.evaluate)
+    # patched on the classes (this process runs one task): instances stay picklable for the
+    # checkpointer
+    repro_type, task_type = type(population.reproduction), type(evaluator.task)
+    repro_type.reproduce = clock.wrap("reproduce", repro_type.reproduce)
+    repro_type.rank = clock.wrap("rank", repro_type.rank)
+    task_type.evaluate = clock.wrap("forward", task_type.evaluate)
     fitness = clock.wrap("eval_call", evaluator)
     population.run(fitness, warmup)
     clock.seconds = dict.fromkeys(clock.seconds, 0.0)

@@ -661,28 +661,55 @@ def _enabled_keys(conns) -> list:
     return [k for k, cg in conns.items() if cg.enabled]
 
 
+_INPUT_POSITIONS: dict = {}
+
+
+def _input_positions(input_keys) -> dict:
+    """``{input key: position}`` (cached by the keys)."""
+    sig = tuple(input_keys)
+    pos = _INPUT_POSITIONS.get(sig)
+    if pos is None:
+        if len(_INPUT_POSITIONS) > 64:
+            _INPUT_POSITIONS.clear()
+        pos = _INPUT_POSITIONS[sig] = {k: i for i, k in enumerate(sig)}
+    return pos
+
+
 def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
     """``free[i, j]``: source ``i`` -> destination ``j`` goes to a strictly higher layer and
     has no gene yet (the candidates of the reference's ``mutAddConn``). Sources are
-    ``input_keys + hidden``, destinations ``hidden + output_keys``."""
-    sources = list(config.input_keys) + hidden
-    destinations = hidden + list(config.output_keys)
-    src_layer = np.array([layer[k] for k in sources])
-    dst_layer = np.array([layer[k] for k in destinations])
+    ``input_keys + hidden``, destinations ``hidden + output_keys`` (inputs are layer 0)."""
+    in_pos = _input_positions(config.input_keys)
+    n_in, n_hidden = len(in_pos), len(hidden)
+    hidden_layer = [layer[k] for k in hidden]
+    src_layer = np.zeros(n_in + n_hidden)
+    src_layer[n_in:] = hidden_layer
+    dst_layer = np.array(hidden_layer + [layer[k] for k in config.output_keys], dtype=float)
     free = dst_layer[None, :] > src_layer[:, None]
-    src_pos = {k: i for i, k in enumerate(sources)}
-    dst_pos = {k: j for j, k in enumerate(destinations)}
+    hidden_pos = {k: i for i, k in enumerate(hidden)}
+    out_pos = {k: n_hidden + j for j, k in enumerate(config.output_keys)}
+
+    def position(a, b):
+        i = in_pos.get(a)
+        if i is None:
+            i = hidden_pos.get(a)
+            i = None if i is None else n_in + i
+        j = hidden_pos.get(b)
+        if j is None:
+            j = out_pos.get(b)
+        return i, j
+
     stored = conns.explicit if isinstance(conns, ConnectionGenes) else conns
     for a, b in stored:
-        i, j = src_pos.get(a), dst_pos.get(b)
+        i, j = position(a, b)
         if i is not None and j is not None:
             free[i, j] = False
     initial = conns.initial if isinstance(conns, ConnectionGenes) else None
     if initial is not None:
         rows, cols = initial.positions(config.input_keys, config.output_keys)
-        free[rows, cols + len(hidden)] = False
+        free[rows, cols + n_hidden] = False
         for a, b in conns.removed_keys():
-            i, j = src_pos.get(a), dst_pos.get(b)
+            i, j = position(a, b)
             if i is not None and j is not None and (a, b) not in stored:
                 free[i, j] = dst_layer[j] > src_layer[i]
     return free

@@ -55,6 +55,31 @@ def _enabled_keys(conns) -> list:
     return [k for k, c in conns.items() if c.enabled]
 
 
+_FIXED_LAYOUTS: dict = {}
+
+
+def _fixed_layout(genome_config) -> tuple:
+    """``(obs_keys, out_keys, out_set, fixed_pos, fixed_node_keys)`` of a genome config: the
+    bias and input part every compiled network shares (cached by the keys themselves)."""
+    bias_key = getattr(genome_config, "bias_key", None)
+    sig = (bias_key, tuple(genome_config.input_keys), tuple(genome_config.output_keys))
+    layout = _FIXED_LAYOUTS.get(sig)
+    if layout is None:
+        obs_keys = [k for k in sig[1] if k != bias_key]
+        out_keys = list(sig[2])
+        fixed = ([BIAS_NODE] if bias_key is None else [bias_key]) + obs_keys
+        fixed_pos = {k: i for i, k in enumerate(fixed)}
+        if bias_key is None:
+            fixed_pos.pop(BIAS_NODE)
+        fixed_node_keys = tuple(BIAS_NODE if k == bias_key else k for k in fixed)
+        layout = (obs_keys, out_keys, set(out_keys), fixed_pos, fixed_node_keys)
+        if len(_FIXED_LAYOUTS) > 64:
+            _FIXED_LAYOUTS.clear()
+        _FIXED_LAYOUTS[sig] = layout
+    obs_keys, out_keys, out_set, fixed_pos, fixed_node_keys = layout
+    return list(obs_keys), list(out_keys), out_set, fixed_pos, fixed_node_keys
+
+
 def _lexicographic_order(nodes: list, edges: list) -> list | None:
     """Topological order of ``nodes`` that takes the smallest ready node first (networkx's
     ``lexicographical_topological_sort``, Kahn's algorithm with a heap); None on a cycle."""
@@ -232,12 +257,8 @@ class WannNetwork:
             node, or closes a cycle. The message names the genome.
         """
         gname = f"genome {getattr(genome, 'key', '?')}"
-        bias_key = getattr(genome_config, "bias_key", None)
-        obs_keys = [k for k in genome_config.input_keys if k != bias_key]
-        out_keys = list(genome_config.output_keys)
-        out_set = set(out_keys)
-        fixed = ([bias_key] if bias_key is not None else []) + obs_keys
-        fixed_set = set(fixed)
+        obs_keys, out_keys, out_set, fixed_pos, fixed_node_keys = _fixed_layout(genome_config)
+        fixed_set = fixed_pos
         hidden = sorted(k for k in genome.nodes if k not in out_set)
         hidden_set = set(hidden)
         conns = sorted(_enabled_keys(genome.connections))
@@ -256,14 +277,14 @@ class WannNetwork:
             g = nx.DiGraph(hidden_edges)
             cycle = nx.find_cycle(g)
             raise NetworkError(f"{gname}: connections form a cycle {cycle}") from None
-        order = ([BIAS_NODE] if bias_key is None else [bias_key]) + obs_keys + hidden_order + out_keys
-        pos = {k: i for i, k in enumerate(order)}
-        acts = [1] * (1 + len(obs_keys))
+        computed = hidden_order + out_keys
+        pos = {k: i for i, k in enumerate(computed, start=len(fixed_node_keys))}
+        acts = [1] * len(fixed_node_keys)
         nodes = getattr(genome.nodes, "explicit", genome.nodes)  # read without copying
-        for k in hidden_order + out_keys:
+        for k in computed:
             acts.append(activation_by_name(nodes[k].activation).id)
-        node_keys = tuple(BIAS_NODE if k == bias_key else k for k in order)
-        edges = [(pos[a], pos[b]) for a, b in conns]
+        node_keys = fixed_node_keys + tuple(computed)
+        edges = [(fixed_pos[a] if a in fixed_pos else pos[a], pos[b]) for a, b in conns]
         return cls.from_edges(
             len(obs_keys), len(out_keys), acts, edges,
             node_keys=node_keys, conn_keys=conns, key=getattr(genome, "key", None),
