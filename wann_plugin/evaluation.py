@@ -47,8 +47,7 @@ from wann_plugin.tasks.base import Task
 from wann_plugin.transport import NetworkBatch
 
 __all__ = ["DEFAULT_WEIGHTS", "ON_ERROR_CHOICES", "EvaluationError", "EvaluationWarning",
-           "WannEvaluator",
-           "evaluate_batch"]
+           "WannEvaluator"]
 
 #: The reference's shared weight series (``alg_wDist = "standard"``, 6 values).
 DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
@@ -84,29 +83,6 @@ class EvaluationError(RuntimeError):
 
 class EvaluationWarning(UserWarning):
     """Genomes the task raised on were scored as the worst value (``on_error="worst"``)."""
-
-
-def evaluate_batch(task: Task, nets: Sequence[WannNetwork], weights: np.ndarray, seed: int,
-                   n_repeats: int) -> np.ndarray:
-    """Score networks in-process; non-finite -> the task's worst value.
-
-    Returns
-    -------
-    ndarray of shape (n_nets, n_weights, n_repeats)
-
-    Raises
-    ------
-    EvaluationError
-        Naming the task and the network key(s) it raised on.
-    """
-    scores, errors = score_networks(task, list(nets), np.asarray(weights, dtype=float), seed,
-                                    n_repeats)
-    if errors:
-        keys = {nets[i].key: text for i, text in errors.items()}
-        first = next(iter(keys))
-        raise EvaluationError(f"task {task.name!r} raised for genome {first!r}: {keys[first]}",
-                              task_name=task.name, errors=keys)
-    return scores
 
 
 class WannEvaluator(BaseReporter):

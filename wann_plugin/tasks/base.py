@@ -14,7 +14,7 @@ from wann_plugin.network import WannNetwork
 from wann_plugin.validation import key_for_default
 
 __all__ = ["ENGINES", "Task", "TaskError", "UnknownTaskError", "check_engine", "check_task",
-           "coerce_options", "register_task", "make_task", "TASKS"]
+           "coerce_options", "register_task", "make_task", "subsample_rows", "TASKS"]
 
 
 class TaskError(ValueError):
@@ -132,6 +132,42 @@ class Task:
                         "gradient training needs a differentiable task (classification); "
                         "use an evolutionary method such as 'cma'")
 
+    def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                      n: int) -> np.ndarray:
+        """Inputs ``net`` met when run with ``conn_weights`` in the episode(s) of ``seed``.
+
+        Safe mutations (:mod:`wann_plugin.tuning.safe_mutations`) compute how much a weight
+        change moves the outputs on these inputs, the network's "experiences". A task returns
+        up to ``n`` of them; when there were more, a subset drawn with ``seed``
+        (:func:`subsample_rows`).
+
+        Parameters
+        ----------
+        net : WannNetwork
+        conn_weights : ndarray of shape (n_connections,)
+            Per-connection weights, in ``net``'s connection order.
+        seed : int
+            Episode (or batch) seed, as in :meth:`evaluate`.
+        n : int
+            Most inputs to return.
+
+        Returns
+        -------
+        ndarray of shape (n_samples <= n, n_inputs)
+
+        Raises
+        ------
+        NotImplementedError
+            In this base class: a task that does not record the inputs its networks see
+            cannot serve safe mutations (the other tuning methods need only
+            :meth:`evaluate_weights`).
+        """
+        raise NotImplementedError(
+            f"task {self.name!r} ({type(self).__name__}) does not support sample_inputs(net, "
+            "conn_weights, *, seed, n) -> ndarray (n_samples <= n, n_inputs), the inputs a "
+            "network saw, which safe mutations need; implement it, or tune with method 'ga', "
+            "'pepg' or 'cma'")
+
     def summary(
         self,
         net: WannNetwork,
@@ -206,6 +242,22 @@ class Task:
 #:
 #: :meta hide-value:
 TASKS: dict[str, Callable[..., Task]] = {}
+
+
+def subsample_rows(x: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``x`` if it has at most ``n`` rows, else ``n`` of its rows drawn without replacement by
+    ``numpy.random.default_rng(seed)``, in their original order (for
+    :meth:`Task.sample_inputs`).
+
+    Examples
+    --------
+    >>> subsample_rows(np.arange(10)[:, None], 3, seed=0).ravel().tolist()
+    [6, 7, 8]
+    """
+    x = np.asarray(x)
+    if x.shape[0] <= n:
+        return x
+    return x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], int(n), replace=False))]
 
 
 def check_engine(engine: str, task: str) -> str:

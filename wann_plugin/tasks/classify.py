@@ -18,10 +18,11 @@ import numpy as np
 from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks._classify_kernel import PackedClassifiers, classify_scores, column_batch
-from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task
+from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
 from wann_plugin.tasks.datasets import Dataset, load_digits, load_mnist, stratified_split
 
-__all__ = ["ClassifyTask", "log_softmax", "make_digits_task", "make_mnist_task"]
+__all__ = ["ClassifyTask", "argmax_accuracy", "ensemble_proba", "log_softmax",
+           "make_digits_task", "make_mnist_task"]
 
 # Largest number of node values one forward may hold (n_groups * n_repeats * batch * n_nodes);
 # bigger calls are split over the weight (or weight-set) axis.
@@ -49,6 +50,50 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(z))
+
+
+def ensemble_proba(outputs: np.ndarray, kind: str = "softmax") -> np.ndarray:
+    """The ensemble of a network over several shared weights (Gaier & Ha 2019, section 4.2):
+    the mean over the weights of each weight's softmax, or of the raw outputs.
+
+    One rule for non-finite outputs: a weight whose outputs for a sample are not all finite
+    is left out of that sample's mean; a sample no weight gives finite outputs for is NaN.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (n_weights, n_samples, n_outputs)
+    kind : {"softmax", "mean"}, default="softmax"
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs)
+
+    Examples
+    --------
+    >>> ensemble_proba(np.array([[[0.0, 0.0]], [[np.inf, 0.0]]])).tolist()
+    [[0.5, 0.5]]
+    """
+    if kind not in ("softmax", "mean"):
+        raise ValueError(f"kind == {kind!r}, must be 'softmax' or 'mean'")
+    outputs = np.asarray(outputs, dtype=float)
+    ok = np.all(np.isfinite(outputs), axis=-1, keepdims=True)        # (W, n, 1)
+    vals = _softmax(np.where(ok, outputs, 0.0)) if kind == "softmax" else outputs
+    n_ok = ok.sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(ok, vals, 0.0).sum(axis=0) / n_ok
+    return np.where(n_ok > 0, mean, np.nan)
+
+
+def argmax_accuracy(proba: np.ndarray, y: np.ndarray) -> float:
+    """Share of samples whose row of ``proba`` ``(n_samples, n_classes)`` is finite and has its
+    largest value at the label ``y``; rows with non-finite values count as wrong."""
+    proba = np.asarray(proba, dtype=float)
+    y = np.asarray(y)
+    if y.shape != (proba.shape[0],):
+        raise ValueError(f"y must have shape ({proba.shape[0]},), got {y.shape}")
+    finite = np.all(np.isfinite(proba), axis=1)
+    pred = np.argmax(np.where(np.isfinite(proba), proba, -np.inf), axis=1)
+    return float(np.mean(finite & (pred == y)))
 
 
 def _as_int_labels(y: Any, what: str) -> np.ndarray:
@@ -226,17 +271,15 @@ class ClassifyTask(Task):
 
     def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                       n: int) -> np.ndarray:
-        """Up to ``n`` training inputs of the batch of ``seed`` (the inputs do not depend on
-        the weights): the experiences of safe mutations.
+        """Up to ``n`` training inputs of the batch of ``seed``, in batch order (the inputs do
+        not depend on the weights; see :meth:`Task.sample_inputs`).
 
         Returns
         -------
         ndarray of shape (min(n, batch_size), n_inputs)
         """
         self.check_network(net)
-        idx = self.batch_indices(int(seed), 1)[0]
-        if len(idx) > n:
-            idx = np.sort(np.random.default_rng(int(seed)).choice(idx, n, replace=False))
+        idx = subsample_rows(self.batch_indices(int(seed), 1)[0], n, seed)
         return np.asarray(self.X_train[idx], dtype=float)
 
     def _scores(self, outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -410,8 +453,13 @@ class ClassifyTask(Task):
 
     def predict_ensemble(self, net: WannNetwork, X: Any, weights: Any) -> np.ndarray:
         """Labels of the ensemble over the weight series: argmax of the mean softmax
-        (the paper's "ensemble weights" condition): ``(n_samples,)``."""
-        return np.argmax(self.predict_proba(net, X, weights).mean(axis=0), axis=-1)
+        (the paper's "ensemble weights" condition, :func:`ensemble_proba`): ``(n_samples,)``;
+        -1 for a sample no weight gives finite outputs for."""
+        self.check_network(net)
+        w = np.atleast_1d(np.asarray(weights, dtype=float))
+        proba = ensemble_proba(self._outputs(net, self._check_X(X), weights=w))
+        finite = np.all(np.isfinite(proba), axis=-1)
+        return np.where(finite, np.argmax(np.where(finite[:, None], proba, 0.0), axis=-1), -1)
 
     def accuracy(self, net: WannNetwork, weights: Any) -> dict:
         """Held-out accuracy per weight and of the ensemble.
@@ -420,7 +468,7 @@ class ClassifyTask(Task):
         -------
         dict
             ``per_weight_accuracy`` (list, one per weight), ``ensemble_accuracy`` (float: the
-            argmax of the softmax averaged over the weights whose outputs are finite) and
+            argmax of the softmax averaged over the weights, :func:`ensemble_proba`) and
             ``per_weight_test_mean`` (-mean cross-entropy on the held-out split, per weight).
             A weight with non-finite outputs scores accuracy 0 and :attr:`worst_score`.
         """
@@ -429,12 +477,7 @@ class ClassifyTask(Task):
         y = self.y_test
         outputs = self._outputs(net, self.X_test, weights=w)             # (W, n, K)
         fitness, acc = self._scores(outputs, y[None])
-        ok = np.all(np.isfinite(outputs), axis=(1, 2))
-        if ok.any():
-            mean_proba = _softmax(outputs[ok]).mean(axis=0)
-            ensemble = float((np.argmax(mean_proba, axis=-1) == y).mean())
-        else:
-            ensemble = 0.0
+        ensemble = argmax_accuracy(ensemble_proba(outputs), y)
         return {
             "per_weight_accuracy": [float(a) for a in acc],
             "ensemble_accuracy": ensemble,

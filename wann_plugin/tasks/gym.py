@@ -22,7 +22,7 @@ from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 
 from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task
+from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
 
 __all__ = ["GENERIC_WORST_SCORE", "GymTask", "ObservationEncoder"]
 
@@ -551,13 +551,8 @@ class GymTask(Task):
 
     def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                       n: int) -> np.ndarray:
-        """Up to ``n`` inputs ``net`` met with ``conn_weights`` in episode ``seed`` (a random
-        subset, drawn with ``seed``, when there were more): the experiences of safe mutations.
-
-        Returns
-        -------
-        ndarray of shape (n_samples <= n, n_inputs)
-        """
+        """Up to ``n`` inputs ``net`` met with ``conn_weights`` in episode ``seed`` (see
+        :meth:`Task.sample_inputs`)."""
         self.check_network(net)
         cw = np.asarray(conn_weights, dtype=float).reshape(1, -1)
         if cw.shape[1] != net.n_connections:
@@ -567,10 +562,7 @@ class GymTask(Task):
         timings = dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0)
         self._run_batch(self.forward(net, conn_weights=cw), np.zeros(1, dtype=int),
                         np.array([int(seed)]), timings, record=seen)
-        x = np.concatenate(seen, axis=0)
-        if x.shape[0] > n:
-            x = x[np.sort(np.random.default_rng(int(seed)).choice(x.shape[0], n, replace=False))]
-        return x
+        return subsample_rows(np.concatenate(seen, axis=0), n, seed)
 
     # ------------------------------------------------------------------ one episode, watched
     def make_env(self, render_mode: str | None = None) -> gym.Env:

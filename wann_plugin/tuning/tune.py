@@ -33,7 +33,6 @@ from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
 from wann_plugin.tuning import methods as _methods  # noqa: F401  (registers the built-ins)
 from wann_plugin.tuning._base import check_int
-from wann_plugin.tuning._experiences import fallback_sample_inputs
 from wann_plugin.tuning.registry import Hooks, TuningMethod, get_tuning_method
 from wann_plugin.tuning.shared import SharedWeightResult, best_shared_weight
 
@@ -144,41 +143,23 @@ def collect_experiences(task: Task, net: WannNetwork, conn_weights: np.ndarray, 
                         n: int = 100) -> np.ndarray:
     """Inputs the network saw when run on ``task`` with ``conn_weights`` (for safe mutations).
 
-    Calls the optional Task hook ``task.sample_inputs(net, conn_weights, *, seed, n)``, which
+    Calls :meth:`Task.sample_inputs <wann_plugin.tasks.base.Task.sample_inputs>`, which
     returns up to ``n`` observations (shape ``(n_samples, n_inputs)``) that ``net`` with these
-    weights met in the episode(s) of ``seed`` (a random subset when there were more). For the
-    built-in swing-up and classification tasks without the hook, the inputs are recorded here
-    (``wann_plugin/tuning/_experiences.py``).
+    weights met in the episode(s) of ``seed`` (a random subset when there were more).
 
     Raises
     ------
-    TypeError
-        If the task has no ``sample_inputs``.
+    NotImplementedError
+        If the task does not support ``sample_inputs``.
     ValueError
         If it returns a wrongly shaped or empty array.
     """
-    hook = getattr(task, "sample_inputs", None)
     cw = np.asarray(conn_weights, dtype=float)
-    if hook is not None:
-        x = hook(net, cw, seed=int(seed), n=int(n))
-    else:
-        x = fallback_sample_inputs(task, net, cw, seed=int(seed), n=int(n))
-        if x is None:
-            raise _missing_hook(task)
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(task.sample_inputs(net, cw, seed=int(seed), n=int(n)), dtype=float)
     if x.ndim != 2 or x.shape[1] != net.n_inputs or not 1 <= x.shape[0] <= n:
         raise ValueError(f"task {task.name!r}.sample_inputs returned shape {x.shape}, expected "
                          f"(1..{n}, {net.n_inputs})")
     return x
-
-
-def _missing_hook(task: Task) -> TypeError:
-    return TypeError(
-        f"task {task.name!r} ({type(task).__name__}) cannot record experiences: safe "
-        "mutations need the optional method sample_inputs(net, conn_weights, *, seed, n) "
-        "-> ndarray (n_samples <= n, n_inputs) returning inputs the network saw; use "
-        "method 'ga', 'pepg' or 'cma' instead"
-    )
 
 
 def evaluate_candidates(task: Task, net: WannNetwork, candidates: np.ndarray, *, seed: int,

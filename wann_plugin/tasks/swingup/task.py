@@ -8,7 +8,6 @@ the plain reference it is tested against.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -16,16 +15,16 @@ import numpy as np
 
 from wann_plugin.compiled import ENGINES
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks.base import Task, TaskError, register_task
+from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
 from wann_plugin.tasks.swingup import kernel
 from wann_plugin.tasks.swingup.physics import (
     FORCE_MAG,
     MAX_SEED,
-    check_seed,
     swingup_initial_states,
     swingup_observations,
     swingup_step,
 )
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["ENGINES", "Rollouts", "SwingUpTask", "swingup_hard"]
 
@@ -44,6 +43,8 @@ class Rollouts(NamedTuple):
     scores: np.ndarray
     steps: np.ndarray
 
+
+_KEYS = (Key("max_steps", int, 1000, low=1), Key("exact_math", bool, False))
 
 
 class SwingUpTask(Task):
@@ -107,21 +108,11 @@ class SwingUpTask(Task):
 
     def __init__(self, max_steps: int = 1000, engine: str = "numba", *, exact_math: bool = False,
                  name: str = "swingup"):
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)):
-            raise TypeError(f"[{name}] max_steps must be an int, got {max_steps!r}")
-        if max_steps < 1:
-            raise ValueError(f"[{name}] max_steps == {max_steps}, must be >= 1")
-        if engine not in ENGINES:
-            hint = difflib.get_close_matches(str(engine), ENGINES, n=1)
-            raise ValueError(
-                f"[{name}] engine == {engine!r}, must be one of {ENGINES}"
-                + (f"; did you mean {hint[0]!r}?" if hint else "")
-            )
-        if not isinstance(exact_math, (bool, np.bool_)):
-            raise TypeError(f"[{name}] exact_math must be a bool, got {exact_math!r}")
-        self.max_steps = int(max_steps)
-        self.engine = engine
-        self.exact_math = bool(exact_math)
+        values = validate_params(name, _KEYS, {"max_steps": max_steps, "exact_math": exact_math},
+                                 error=TaskError)
+        self.max_steps = int(values["max_steps"])
+        self.engine = check_engine(engine, name)
+        self.exact_math = bool(values["exact_math"])
         self.name = name
 
     def __repr__(self) -> str:
@@ -156,7 +147,7 @@ class SwingUpTask(Task):
         nets = list(nets)
         for net in nets:
             self.check_network(net)
-        weights = _check_weights(weights)
+        weights = self.check_call(weights, n_repeats)
         init = self._initial_states(seed, n_repeats)
         return self._run_shared(nets, weights, init)
 
@@ -185,7 +176,8 @@ class SwingUpTask(Task):
     def episode_returns(self, net: WannNetwork, seeds: Sequence[int], *,
                         weight: float | None = None,
                         conn_weights: np.ndarray | None = None) -> np.ndarray:
-        """Returns of one network on an explicit list of episode seeds (``wann evaluate``).
+        """Returns of one network on an explicit list of episode seeds (to replay particular
+        episodes, such as the reference's test seeds 0..99).
 
         Give exactly one of ``weight`` (every connection at that value) and ``conn_weights``
         (shape ``(n_connections,)``, tuned weights in ``net``'s connection order).
@@ -203,12 +195,41 @@ class SwingUpTask(Task):
         """
         self.check_network(net)
         if (weight is None) == (conn_weights is None):
-            raise ValueError("give exactly one of weight= and conn_weights=")
-        init = swingup_initial_states(seeds)
+            raise TaskError(f"task {self.name!r}: give exactly one of weight= and conn_weights=")
+        init = self._seed_states(seeds)
         if conn_weights is not None:
             cw = self._engine_conn_weights(net, np.asarray(conn_weights, dtype=float)[None, :])
             return self._run_conn(net, cw, init)[0][0]
-        return self._run_shared([net], _check_weights([weight]), init).scores[0, 0]
+        return self._run_shared([net], self.check_call([weight], 1), init).scores[0, 0]
+
+    def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                      n: int) -> np.ndarray:
+        """Observations ``net`` met with ``conn_weights`` in episode ``seed`` (see
+        :meth:`Task.sample_inputs`): the whole episode, or ``n`` of its steps drawn with
+        ``seed`` (the safe-mutation reference samples its rollout buffer the same way).
+
+        The compiled kernel records the states it visits (its ``trace``); the numpy path
+        records the observations as it steps.
+
+        Returns
+        -------
+        ndarray of shape (n_samples <= n, 5)
+        """
+        self.check_network(net)
+        cw = self._engine_conn_weights(net, np.asarray(conn_weights, dtype=float).reshape(1, -1))
+        init = self._seed_states([seed])
+        if self._use_engine(net):
+            trace = np.zeros((1, self.max_steps, 1, kernel.TRACE_FIELDS))
+            _, steps = kernel.run_conn(net, cw, init, max_steps=self.max_steps,
+                                       worst=self.worst_score, trace=trace,
+                                       exact_math=self.exact_math)
+            seen = swingup_observations(trace[0, :int(steps[0, 0]), 0, :4])
+        else:
+            record: list[np.ndarray] = []
+            _rollout_numpy(net, init, self.max_steps, self.worst_score, conn_weights=cw,
+                           record=record)
+            seen = np.concatenate(record)
+        return subsample_rows(seen, n, seed)
 
     # ------------------------------------------------------------------ internals
     def _engine_conn_weights(self, net: WannNetwork, conn_weights) -> np.ndarray:
@@ -219,15 +240,20 @@ class SwingUpTask(Task):
             raise TaskError(f"conn_weights for network {net.key!r} must be finite")
         return np.ascontiguousarray(cw)
 
+    def _seed_states(self, seeds) -> np.ndarray:
+        """:func:`swingup_initial_states`, its errors as :class:`TaskError`."""
+        try:
+            return swingup_initial_states(seeds)
+        except (TypeError, ValueError) as exc:
+            raise TaskError(f"[{self.name}] {exc}") from None
+
     def _initial_states(self, seed: int, n_repeats: int) -> np.ndarray:
-        seed = check_seed(seed, f"[{self.name}] seed")
-        if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)):
-            raise TypeError(f"[{self.name}] n_repeats must be an int, got {n_repeats!r}")
-        if n_repeats < 1:
-            raise ValueError(f"[{self.name}] n_repeats == {n_repeats}, must be >= 1")
+        self.check_call(np.zeros(1), n_repeats)
+        self._seed_states([seed])  # type and range of the seed
+        seed = int(seed)
         if seed + n_repeats - 1 > MAX_SEED:
-            raise ValueError(f"[{self.name}] seed + n_repeats - 1 == {seed + n_repeats - 1} "
-                             "exceeds 2**32 - 1, the largest episode seed")
+            raise TaskError(f"[{self.name}] seed + n_repeats - 1 == {seed + n_repeats - 1} "
+                            "exceeds 2**32 - 1, the largest episode seed")
         return swingup_initial_states(np.arange(seed, seed + n_repeats))
 
     def _use_engine(self, net: WannNetwork) -> bool:
@@ -264,17 +290,9 @@ class SwingUpTask(Task):
         return s.reshape(n_s, n_r), n.reshape(n_s, n_r)
 
 
-def _check_weights(weights) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)
-    if w.ndim != 1 or len(w) == 0:
-        raise ValueError(f"weights must be a non-empty 1-D array, got shape {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be finite, got {w.tolist()}")
-    return w
-
 def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: float, *,
-                   weight: np.ndarray | None = None,
-                   conn_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   weight: np.ndarray | None = None, conn_weights: np.ndarray | None = None,
+                   record: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The plain path: ``net.activate`` + :func:`swingup_step`, all episodes in lockstep.
 
     Every episode is computed every step (finished ones are frozen, not dropped) so that the
@@ -286,6 +304,8 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
     weight : ndarray of shape (n_episodes,), optional
         Shared weight per episode.
     conn_weights : ndarray of shape (n_episodes, n_connections), optional
+    record : list, optional
+        Each step appends the observations of the episodes still running to it.
 
     Returns
     -------
@@ -299,6 +319,8 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
     with np.errstate(all="ignore"):
         for t in range(max_steps):
             obs = swingup_observations(states)
+            if record is not None:
+                record.append(obs[alive])
             if conn_weights is None:
                 out = net.activate(obs, weight)[:, 0]
             else:
