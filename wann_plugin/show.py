@@ -147,10 +147,7 @@ def _classify_view(task: ClassifyTask, net: WannNetwork, grid: np.ndarray) -> di
     ok = np.all(np.isfinite(proba), axis=(1, 2))
     pred = np.argmax(np.where(np.isfinite(proba), proba, -1.0), axis=-1)
     acc = [float((p == y).mean()) if good else 0.0 for p, good in zip(pred, ok)]
-    series = task.predict_proba(net, task.X_test, DEFAULT_WEIGHTS)
-    good = np.all(np.isfinite(series), axis=(1, 2))
-    ens = (np.argmax(series[good].mean(axis=0), axis=-1) if good.any()
-           else np.full(len(y), -1))
+    ens = task.predict_ensemble(net, task.X_test, DEFAULT_WEIGHTS)   # -1: no finite weight
     return {"kind": "classify", "n_test": int(len(y)), "classes": list(range(k)),
             "accuracy": acc, "ensemble_accuracy": float((ens == y).mean()),
             "confusion": [_confusion(y, p, k) for p in pred],
