@@ -44,8 +44,8 @@ class NetworkCache:
     def __init__(self) -> None:
         self._previous: dict = {}
         self._current: dict = {}
-        #: Counts of the last generation: ``{"reused", "relabelled", "compiled"}``.
-        self.counts = {"reused": 0, "relabelled": 0, "compiled": 0}
+        #: Counts of the last generation: ``{"reused", "relabelled", "extended", "compiled"}``.
+        self.counts = {"reused": 0, "relabelled": 0, "extended": 0, "compiled": 0}
 
     def compile(self, genome, genome_config) -> WannNetwork:
         """The network of ``genome`` (as ``WannNetwork.from_genome`` would build it)."""
@@ -62,11 +62,13 @@ class NetworkCache:
                 net, how = hit[3], "reused"
             else:
                 net, how = _relabel(hit[3], genome, genome_config, key), "relabelled"
-        elif conns.version == 0 and conns.origin is not None:
+        elif conns.origin is not None:
             parent = self._previous.get(conns.origin[0])
             if parent is not None and parent[0] == conns.origin[1] and \
                     parent[1] is genome_config:
                 net, how = _relabel(parent[3], genome, genome_config, key), "relabelled"
+                if net is not None and conns.version != 0:
+                    net, how = _extend(net, conns.enabled_keys(), genome_config), "extended"
         if net is None:
             net, how = WannNetwork.from_genome(genome, genome_config), "compiled"
         self.counts[how] += 1
@@ -81,6 +83,50 @@ class NetworkCache:
     def clear(self) -> None:
         """Forget every network."""
         self._previous, self._current = {}, {}
+
+
+def _extend(net: WannNetwork, enabled: list, genome_config) -> WannNetwork | None:
+    """``net`` with the enabled connections ``enabled`` when they are ``net``'s plus at most
+    one new connection that keeps ``net``'s node order (its source already comes before its
+    destination), else None.
+
+    The node order is the smallest topological order in key order; adding an edge that the
+    order already respects leaves it the smallest, so the compiled order stays valid.
+    """
+    n_old = net.n_connections
+    if len(enabled) == n_old:
+        return net if set(enabled) == set(net.conn_keys) else None
+    if len(enabled) != n_old + 1:
+        return None
+    old = set(net.conn_keys)
+    new = [k for k in enabled if k not in old]
+    if len(new) != 1:
+        return None
+    a, b = new[0]
+    n_fixed = 1 + net.n_inputs
+    bias_key = getattr(genome_config, "bias_key", None)
+    first_out = net.n_nodes - net.n_outputs
+    node_keys = net.node_keys
+    if b == bias_key or b in node_keys[1:n_fixed]:
+        return None
+    src = 0 if a == bias_key else _index(node_keys, a)
+    dst = _index(node_keys, b, n_fixed)
+    if src is None or dst is None or src >= dst or src >= first_out:
+        return None
+    flat = net.conn_dst.astype(np.int64) * net.n_nodes + net.conn_src
+    at = int(np.searchsorted(flat, dst * net.n_nodes + src))
+    in_ptr = net.in_ptr.copy()
+    in_ptr[dst + 1:] += 1
+    return dataclasses.replace(
+        net, conn_src=np.insert(net.conn_src, at, src), conn_dst=np.insert(net.conn_dst, at, dst),
+        in_ptr=in_ptr, conn_keys=net.conn_keys[:at] + ((a, b),) + net.conn_keys[at:])
+
+
+def _index(keys: tuple, key, start: int = 1) -> int | None:
+    try:
+        return keys.index(key, start)
+    except ValueError:
+        return None
 
 
 def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None:
