@@ -29,7 +29,7 @@ from wann_plugin.checkpoint import (
 )
 from wann_plugin.config import config_text, load_config
 from wann_plugin.evaluation import WannEvaluator
-from wann_plugin.runner import run_search
+from wann_plugin.runner import RunFolderError, run_search
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -223,7 +223,7 @@ def test_a_changed_config_is_refused_and_nothing_is_overwritten(tmp_path, cfg, c
 def test_a_fresh_run_into_a_folder_with_checkpoints_is_refused(tmp_path, cfg):
     _run(cfg, 2, out_dir=tmp_path / "run", checkpoint_every=1)
     before = _folder_snapshot(tmp_path / "run")
-    with pytest.raises(CheckpointError, match="already holds a run with checkpoints"):
+    with pytest.raises(RunFolderError, match=r"already holds a run \(.*checkpoint-000002.wann"):
         _run(cfg, 2, out_dir=tmp_path / "run")
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "run")]) == 2
     assert _folder_snapshot(tmp_path / "run") == before

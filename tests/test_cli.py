@@ -87,7 +87,9 @@ def test_run_default_config_end_to_end(tmp_path):
     lines = proc.stdout.splitlines()
     assert sum(line.startswith("gen ") for line in lines) == 3
     assert any("score per shared weight" in line for line in lines)
-    assert lines[-1] == f"saved to {tmp_path / 'out' / 'champion.json'}"
+    assert lines[-2] == (f"saved to {tmp_path / 'out' / 'champion.json'} (learning curves: "
+                         f"{tmp_path / 'out' / 'curves.png'})")
+    assert lines[-1].startswith("done in ")
     for name in ("champion.json", "stats.csv", "config.cfg"):
         assert (tmp_path / "out" / name).is_file()
     # the champion file is what `wann evaluate` reads

@@ -3,6 +3,7 @@ scheduler, checkpoints)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -32,7 +33,9 @@ def test_run_search_writes_champion_stats_and_config(tmp_path, cfg):
     stream = io.StringIO()
     res = run_search(load_config(cfg), 3, out_dir=tmp_path / "out", stream=stream,
                      champion_episodes=2)
-    assert set(res.paths) == {"champion", "stats", "config"}
+    assert set(res.paths) == {"champion", "stats", "config", "curves"}
+    assert (tmp_path / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["champion_episodes"] == 2
     rows = list(csv.DictReader((tmp_path / "out" / "stats.csv").open()))
     assert [int(r["generation"]) for r in rows] == [0, 1, 2] and list(rows[0]) == list(STATS_FIELDS)
     doc = json.loads((tmp_path / "out" / "champion.json").read_text())
@@ -116,13 +119,15 @@ def test_cli_resume_continues_in_the_run_folder(tmp_path, cfg):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--workers", "-1"], "--workers -1: must be >= 0"),
-    (["--checkpoint-every", "0"], "--checkpoint-every 0: must be >= 1"),
+    (["--workers", "-1"], "--workers == -1, must be >= 1."),
+    (["--checkpoint-every", "0"], "--checkpoint-every == 0, must be >= 1."),
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "exclude each other"),
-    (["--scheduler-timeout", "0"], "--scheduler-timeout 0: must be > 0"),
+    (["--scheduler-timeout", "0"], "--scheduler-timeout == 0, must be > 0."),
+    (["--champion-episodes", "0"], "--champion-episodes == 0, must be >= 1."),
 ])
 def test_cli_run_argument_errors(tmp_path, cfg, capsys, argv, message):
-    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "out"), *argv]) == 2
+    with pytest.raises(SystemExit) if argv[0] != "--scheduler" else contextlib.nullcontext():
+        assert cli.main(["run", str(cfg), "--out", str(tmp_path / "out"), *argv]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

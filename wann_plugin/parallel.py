@@ -354,8 +354,30 @@ class ProcessPool(Executor):
             return self._pool
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
-        """Run ``fn(*args, **kwargs)`` on a worker process (starting the pool if needed)."""
-        return self._ensure().submit(fn, *args, **kwargs)
+        """Run ``fn(*args, **kwargs)`` on a worker process (starting the pool if needed).
+
+        A pool broken while idle (a worker died between generations) is replaced here, so
+        the submit itself never raises ``BrokenProcessPool``; a worker that dies after the
+        submit fails the future, which the evaluator retries.
+        """
+        for attempt in range(3):
+            pool = self._ensure()
+            if not getattr(pool, "_broken", False):
+                try:
+                    return pool.submit(fn, *args, **kwargs)
+                except BrokenExecutor:
+                    if attempt == 2:
+                        raise
+            self._replace_broken(pool)
+        raise BrokenExecutor("the process pool broke three times while submitting")
+
+    def _replace_broken(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not pool:  # another thread replaced it already
+                return
+            self._pool = None
+            self.restarts += 1
+        _terminate(pool)
 
     def restart(self) -> None:
         """Drop the current (broken) pool; the next :meth:`submit` starts a fresh one."""

@@ -22,13 +22,19 @@ import neat
 import numpy as np
 from neat.reporting import BaseReporter
 
+from wann_plugin._run_folder import (
+    RunFolderError,
+    prepare_run_folder,
+    read_run_info,
+    write_curves,
+    write_run_info,
+)
 from wann_plugin.checkpoint import (
     Checkpoint,
     Checkpointer,
     CheckpointError,
     config_differences,
     find_checkpoint,
-    list_checkpoints,
     restore_population,
 )
 from wann_plugin.config import config_text, make_evaluator, save_config
@@ -37,7 +43,8 @@ from wann_plugin.io import atomic_write_text, save_network
 from wann_plugin.network import WannNetwork
 from wann_plugin.validation import Key, validate_params
 
-__all__ = ["STATS_FIELDS", "ProgressReporter", "SearchResult", "run_search", "select_champion"]
+__all__ = ["STATS_FIELDS", "ProgressReporter", "RunFolderError", "SearchResult", "metric_lines",
+           "prepare_run_folder", "run_search", "select_champion"]
 
 #: The arguments of :func:`run_search` checked before anything starts.
 #:
@@ -49,31 +56,59 @@ _RUN_SEARCH_KEYS = (
     Key("champion_episodes", int, 16, low=1),
 )
 
-STATS_FIELDS = ("generation", "best_mean", "best_max", "mean_fitness", "median_connections",
-                "best_connections", "seconds")
+STATS_FIELDS = ("generation", "best_mean", "best_max", "mean_fitness", "median_fitness",
+                "median_connections", "best_connections", "seconds")
 
 
 class ProgressReporter(BaseReporter):
-    """One line per generation and a ``stats.csv`` rewritten (atomically) every generation.
+    """Progress per generation and a ``stats.csv`` rewritten (atomically) every generation.
+
+    On a terminal the progress is a tqdm bar with the time left; otherwise one plain line per
+    generation (with the time left once ``total`` is known).
 
     It also keeps copies of the top genomes of the last evaluated generation, which
     :func:`run_search` re-evaluates to pick the champion. ``rows`` and ``top`` restore a
     resumed run's history (checkpoints keep both).
+
+    Parameters
+    ----------
+    stream : file or None
+        Where progress goes; ``None`` for silence.
+    stats_path : Path, optional
+        ``stats.csv`` to rewrite every generation.
+    keep_top : int, default=5
+        Genomes kept for the champion's re-evaluation.
+    rows, top : list, optional
+        A resumed run's history.
+    total : int, optional
+        Generations of the whole run (for the bar and the time left).
     """
 
     def __init__(self, stream: TextIO | None = sys.stdout, stats_path: Path | None = None,
-                 keep_top: int = 5, *, rows: list | None = None, top: list | None = None):
+                 keep_top: int = 5, *, rows: list | None = None, top: list | None = None,
+                 total: int | None = None):
         self.stream = stream
         self.stats_path = stats_path
         self.keep_top = keep_top
         self.rows: list[dict] = [dict(r) for r in rows or []]
         self.top: list = list(top or [])
+        self.total = total
         self._generation = 0
         self._start = time.perf_counter()
+        self._run_start = time.perf_counter()
+        self._first = len(self.rows)
+        self._bar = None
+        isatty = getattr(stream, "isatty", None)
+        self._tty = bool(stream is not None and total and callable(isatty) and isatty())
 
     def start_generation(self, generation: int) -> None:
         self._generation = generation
         self._start = time.perf_counter()
+        if self._tty and self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, initial=generation, file=self.stream,
+                             unit="gen", dynamic_ncols=True, desc="wann run")
 
     def post_evaluate(self, config, population, species, best_genome) -> None:
         genomes = list(population.values())
@@ -81,33 +116,67 @@ class ProgressReporter(BaseReporter):
         self.top = [copy.deepcopy(g) for g in ranked[: self.keep_top]]
         best_max = max(g.objectives.max for g in genomes)
         conns = [g.objectives.n_connections for g in genomes]
+        fitness = [g.fitness for g in genomes]
         row = {
             "generation": self._generation,
             "best_mean": ranked[0].fitness,
             "best_max": best_max,
-            "mean_fitness": float(np.mean([g.fitness for g in genomes])),
+            "mean_fitness": float(np.mean(fitness)),
+            "median_fitness": float(np.median(fitness)),
             "median_connections": float(np.median(conns)),
             "best_connections": ranked[0].objectives.n_connections,
             "seconds": time.perf_counter() - self._start,
         }
         self.rows.append(row)
-        if self.stream is not None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"best {row['best_mean']:.4g}, median conns "
+                                      f"{row['median_connections']:.0f}", refresh=False)
+            self._bar.update(1)
+        elif self.stream is not None:
             self.stream.write(
                 f"gen {row['generation']:4d}  best mean {row['best_mean']:9.2f}  "
                 f"best max {row['best_max']:9.2f}  median conns {row['median_connections']:6.1f}"
-                f"  {row['seconds']:6.2f} s\n"
+                f"  {row['seconds']:6.2f} s{self._eta()}\n"
             )
             self.stream.flush()
         if self.stats_path is not None:
             self.write_stats(self.stats_path)
 
+    def _eta(self) -> str:
+        done = len(self.rows) - self._first
+        if not self.total or done < 1:
+            return ""
+        left = self.total - (self._generation + 1)
+        per = (time.perf_counter() - self._run_start) / done
+        return f"  (about {_duration(left * per)} left)" if left > 0 else ""
+
+    def close(self) -> None:
+        """End the progress bar (if any)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def elapsed(self) -> float:
+        """Seconds since this reporter was made (this process's part of the run)."""
+        return time.perf_counter() - self._run_start
+
     def write_stats(self, path: Path) -> None:
+        """Write every row to ``path`` as CSV (atomically)."""
         buf = _io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=STATS_FIELDS)
+        writer = csv.DictWriter(buf, fieldnames=STATS_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
         atomic_write_text(path, buf.getvalue())
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @dataclass
@@ -163,6 +232,20 @@ def select_champion(candidates, config, evaluator: WannEvaluator, *, n_episodes:
     return best[1], best[2], best[3]
 
 
+def metric_lines(summary: dict, weights) -> list[str]:
+    """The task's own metrics from a ``task.summary`` dict, one line each (accuracy for
+    classification); empty when the task reports only scores."""
+    lines = []
+    if "per_weight_accuracy" in summary:
+        acc = "  ".join(f"{w:+g}: {a:.3f}" for w, a in zip(weights, summary["per_weight_accuracy"]))
+        lines.append(f"accuracy per shared weight (held-out): {acc}")
+    if "ensemble_accuracy" in summary:
+        lines.append(f"ensemble accuracy (held-out): {summary['ensemble_accuracy']:.4f}")
+    if "accuracy" in summary:
+        lines.append(f"accuracy (held-out): {summary['accuracy']:.4f}")
+    return lines
+
+
 def _log(stream: TextIO | None, text: str) -> None:
     if stream is not None:
         stream.write(text)
@@ -200,6 +283,8 @@ def run_search(
     reporters: list | None = None,
     checkpoint_every: int | None = None,
     resume: str | Path | Checkpoint | None = None,
+    overwrite: bool = False,
+    run_info: dict | None = None,
 ) -> SearchResult:
     """Run a WANN search with neat-python's ``Population`` and save what it found.
 
@@ -232,13 +317,21 @@ def run_search(
     resume : path-like or Checkpoint, optional
         A run folder (its newest checkpoint) or a checkpoint file to continue from. The
         config must equal the checkpoint's (only ``on_error``, ``batch_size`` and
-        ``generations`` may differ). The resumed run ends as the uninterrupted one would.
+        ``generations`` may differ). The resumed run ends as the uninterrupted one would, and
+        keeps the ``checkpoint_every`` it was started with unless given.
+    overwrite : bool, default=False
+        Replace a run already in ``out_dir`` (its results and checkpoints are deleted).
+        Without it, a fresh run refuses a folder holding a run.
+    run_info : dict, optional
+        More to record in ``out_dir/run.json`` (``wann run`` records its command line).
 
     Raises
     ------
+    RunFolderError
+        For an output folder that holds a run (without ``overwrite``), another run's folder
+        for a resumed run, or a folder that cannot be written; raised before anything runs.
     CheckpointError
-        For an unusable checkpoint, a changed config, or a fresh run into a folder holding
-        checkpoints; raised before anything is written.
+        For an unusable checkpoint or a changed config; raised before anything is written.
     EvaluationError
         When the task fails on genomes (``on_error = fail``); a checkpoint is written first.
     """
@@ -265,31 +358,30 @@ def run_search(
     out = Path(out_dir) if out_dir is not None else None
     paths: dict = {}
     if out is not None:
-        existing = list_checkpoints(out)
-        if checkpoint is None and existing:
-            raise CheckpointError(
-                f"{out} already holds a run with checkpoints ({existing[-1].name}); continue it "
-                f"with --resume {out} (run_search(resume=...)), or choose another output folder"
-            )
+        prepare_run_folder(out, resumed_from=None if checkpoint is None else checkpoint.path.parent,
+                           overwrite=bool(overwrite))
+        if checkpoint is not None and checkpoint_every is None:
+            checkpoint_every = read_run_info(checkpoint.path.parent).get("checkpoint_every")
         paths = {"champion": out / "champion.json", "stats": out / "stats.csv",
-                 "config": out / "config.cfg"}
+                 "config": out / "config.cfg", "curves": out / "curves.png"}
     if evaluator is None:
         evaluator = make_evaluator(config, **({"executor": executor} if executor is not None else {}))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         if checkpoint is None or not paths["config"].exists():
             save_config(config, paths["config"])
+        write_run_info(out, {**(run_info or {}), "checkpoint_every": checkpoint_every,
+                             "champion_episodes": champion_episodes, "generations": generations})
     if state is not None:
         population = restore_population(state, config)
         saved = state.get("progress") or {}
         progress = ProgressReporter(stream, paths.get("stats"), rows=saved.get("rows"),
-                                    top=saved.get("top"))
+                                    top=saved.get("top"), total=generations)
         evaluator.restore_partial_results(partial)
         _log(stream, f"resuming from {checkpoint.path} ({checkpoint.reason}): generation "
                      f"{population.generation} of {generations}\n")
     else:
         population = neat.Population(config)
-        progress = ProgressReporter(stream, paths.get("stats"))
+        progress = ProgressReporter(stream, paths.get("stats"), total=generations)
     checkpointer = None
     if out is not None:
         checkpointer = Checkpointer(out, checkpoint_every, config_text=config_text(config),
@@ -307,6 +399,7 @@ def run_search(
         if remaining > 0:
             population.run(evaluator, remaining)
     except BaseException as exc:
+        progress.close()
         if checkpointer is not None:
             interrupted = isinstance(exc, KeyboardInterrupt)
             try:
@@ -320,11 +413,21 @@ def run_search(
                                      f"written to {path}; continue with: wann run --resume {out}\n")
                     sys.stderr.flush()
         raise
+    progress.close()
     final_written = False
     if checkpointer is not None and checkpoint_every is not None and remaining > 0 \
             and population.generation == generations:
-        checkpointer.save_now("final")
-        final_written = True
+        try:
+            checkpointer.save_now("final")
+            final_written = True
+        except OSError as exc:  # the search is done: the champion matters more
+            sys.stderr.write(f"could not write the final checkpoint ({exc.strerror or exc}); "
+                             "choosing and saving the champion anyway\n")
+    if out is not None and progress.rows:
+        try:
+            write_curves(progress.rows, paths["curves"])
+        except OSError as exc:
+            sys.stderr.write(f"could not write {paths['curves']} ({exc.strerror or exc})\n")
     if population.best_genome is None:
         raise ValueError("no generation was evaluated: nothing to choose a champion from")
     candidates = [population.best_genome, *progress.top]
@@ -334,9 +437,13 @@ def run_search(
     except KeyboardInterrupt:
         if checkpointer is not None and not final_written and remaining > 0 \
                 and population.generation == generations:
-            path = checkpointer.save_now("final")  # the search is done; only the champion is not
-            sys.stderr.write(f"interrupted while choosing the champion: checkpoint written to "
-                             f"{path}; continue with: wann run --resume {out}\n")
+            try:  # the search is done; only the champion is not
+                path = checkpointer.save_now("final")
+            except OSError as exc:
+                sys.stderr.write(f"could not write a checkpoint ({exc.strerror or exc})\n")
+            else:
+                sys.stderr.write(f"interrupted while choosing the champion: checkpoint written "
+                                 f"to {path}; continue with: wann run --resume {out}\n")
         raise
     if out is not None:
         save_network(
@@ -361,7 +468,10 @@ def run_search(
             f"  score per shared weight over {champion_episodes} episodes: {per_w}\n"
             f"  mean {summary['mean']:.1f}\n"
         )
+        for line in metric_lines(summary, evaluator.weights):
+            stream.write(f"  {line}\n")
         if out is not None:
-            stream.write(f"saved to {paths['champion']}\n")
+            stream.write(f"saved to {paths['champion']} (learning curves: {paths['curves']})\n")
+        stream.write(f"done in {_duration(progress.elapsed())}\n")
         stream.flush()
     return SearchResult(champion, net, summary, progress.rows, paths)

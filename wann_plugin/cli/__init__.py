@@ -22,13 +22,13 @@ import importlib
 import sys
 from pathlib import Path
 
-from wann_plugin.cli._common import CliError, add_import_argument, parse_task_options
+from wann_plugin.cli._common import CliError, Parser, add_import_argument, parse_task_options
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "import_user_code", "main",
            "parse_task_options"]
 
 #: The subcommand modules, in the order ``wann --help`` lists them.
-SUBCOMMANDS = ("run", "evaluate", "tune", "report", "sweep", "render", "show")
+SUBCOMMANDS = ("init", "run", "evaluate", "tune", "report", "sweep", "render", "show")
 
 # options whose value may start with "-" (a negative number)
 _LIST_OPTIONS = ("--weights", "--weight-bias", "--seed", "--weight", "--grid")
@@ -36,7 +36,7 @@ _LIST_OPTIONS = ("--weights", "--weight-bias", "--seed", "--weight", "--grid")
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``wann`` parser with one subparser per module in :data:`SUBCOMMANDS`."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="wann", description="Weight Agnostic Neural Network search for neat-python.",
         epilog="Every subcommand also takes --import MODULE (repeatable): a dotted module name "
                "or a .py file defining your own tasks, activations or classes.")

@@ -4,6 +4,7 @@ tuning method (read from the tuning registry), budget and progress lines."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,15 @@ import numpy as np
 from wann_plugin.cli._common import (
     CliError,
     add_network_argument,
+    add_seed_argument,
     add_task_arguments,
+    flag_type,
     parse_task_options,
+    task_and_network,
 )
+from wann_plugin.validation import Key
 
-__all__ = ["add_tuning_arguments", "load_task_and_network", "progress_printer",
+__all__ = ["add_tuning_arguments", "load_task_and_network", "output_path", "progress_printer",
            "tuning_kwargs"]
 
 
@@ -58,7 +63,8 @@ def add_tuning_arguments(p: argparse.ArgumentParser) -> None:
     The method names, presets and options come from the tuning registry
     (:data:`wann_plugin.tuning.TUNING_METHODS`)."""
     add_network_argument(p)
-    add_task_arguments(p)
+    add_task_arguments(p, required=False,
+                       default_note=" (default: the task the network file records)")
     p.add_argument("--method", choices=tuning_methods(), default="cma",
                    help="tuning method (default cma; --list-methods shows each one's options)")
     p.add_argument("--list-methods", action=_ListMethods,
@@ -68,33 +74,48 @@ def add_tuning_arguments(p: argparse.ArgumentParser) -> None:
                         "WANN reference's PEPG or CMA budget)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
                    help="a method option (repeatable), e.g. pop_size=32 or sigma=auto")
-    p.add_argument("--generations", type=int, default=None,
+    p.add_argument("--generations", type=flag_type(Key("--generations", int, None, low=0)),
+                   default=None,
                    help="tuning generations per run (default: the preset's; cma 300)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--weight-bias", type=float, default=None, metavar="W",
+    add_seed_argument(p, 0, "seed of every random draw (default 0)")
+    p.add_argument("--weight-bias", type=flag_type(Key("--weight-bias", float, None)),
+                   default=None, metavar="W",
                    help="start every connection at shared weight W (the reference: -1.5 for "
                         "swing-up); default: the best shared weight")
-    p.add_argument("--repeats", type=int, default=None,
+    p.add_argument("--repeats", type=flag_type(Key("--repeats", int, None, low=1)),
+                   default=None,
                    help="training episodes per candidate (default: the preset's; cma 16, "
                         "the reference 4)")
-    p.add_argument("--restarts", type=int, default=None,
+    p.add_argument("--restarts", type=flag_type(Key("--restarts", int, None, low=0)),
+                   default=None,
                    help="extra runs from the best weights so far (default: the preset's, 0)")
-    p.add_argument("--pop-size", type=int, default=None,
+    p.add_argument("--pop-size", type=flag_type(Key("--pop-size", int, None, low=2)),
+                   default=None,
                    help="shortcut for --option pop_size=N")
     p.add_argument("--sigma", default=None,
                    help="shortcut for --option sigma=S (a number, or auto)")
-    p.add_argument("--validation-episodes", type=int, default=None,
+    p.add_argument("--validation-episodes",
+                   type=flag_type(Key("--validation-episodes", int, None, low=1)), default=None,
                    help="episodes that pick the returned weights (default 64)")
 
 
 def load_task_and_network(args):
-    """``(task, LoadedNetwork)`` from ``--task``, ``--task-option`` and ``NETWORK``."""
-    from wann_plugin.io import load_network
-    from wann_plugin.tasks import make_task
+    """``(task, LoadedNetwork, task_name, task_options)``: the network's own task by default
+    (:func:`~wann_plugin.cli._common.task_and_network`)."""
+    return task_and_network(args)
 
-    task = make_task(args.task, **parse_task_options(args.task_option))
-    loaded = load_network(args.network, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
-    return task, loaded
+
+def output_path(args, default: Path, what: str) -> Path:
+    """``--out`` or ``default`` (beside the network); an existing one only with
+    ``--overwrite``."""
+    out = Path(args.out) if args.out else default
+    if out.exists() and not args.overwrite:
+        raise CliError(f"--out {out}: {what} exists; choose another --out or replace it with "
+                       "--overwrite")
+    parent = out.parent if what == "the file" else out
+    if parent.exists() and not parent.is_dir():
+        raise CliError(f"--out {out}: {parent} is a file, not a folder")
+    return out
 
 
 def tuning_kwargs(args) -> dict:

@@ -8,20 +8,21 @@ from pathlib import Path
 
 from wann_plugin.cli._common import (
     add_network_argument,
+    add_seed_argument,
     add_task_arguments,
     add_weights_argument,
-    parse_task_options,
+    flag_type,
+    task_and_network,
 )
+from wann_plugin.validation import Key
 
 __all__ = ["add_parser"]
 
 
 def _cmd_evaluate(args) -> int:
-    from wann_plugin.io import load_network, load_tuned_zoo
-    from wann_plugin.tasks import make_task
+    from wann_plugin.io import load_tuned_zoo
 
-    task = make_task(args.task, **parse_task_options(args.task_option))
-    loaded = load_network(args.network, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
+    task, loaded, task_name, _ = task_and_network(args)
     net = loaded.net
     conn_weights = loaded.conn_weights
     if args.tuned is not None:
@@ -32,14 +33,14 @@ def _cmd_evaluate(args) -> int:
                                conn_weights=conn_weights)
     else:
         summary = task.summary(net, weights, seed=args.seed, n_episodes=args.episodes)
-    result = {"task": args.task, "episodes": args.episodes, "weights": [float(w) for w in weights],
+    result = {"task": task_name, "episodes": args.episodes, "weights": [float(w) for w in weights],
               **summary}
     if conn_weights is not None:
         result["tuned"] = True
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{Path(args.network).name} on {args.task}: {net.n_connections} connections, "
+    print(f"{Path(args.network).name} on {task_name}: {net.n_connections} connections, "
           f"{net.n_hidden} hidden nodes, {args.episodes} episodes from seed {args.seed}")
     if conn_weights is not None:
         print(f"  tuned weights: mean {result['mean']:.2f} +/- {result['std']:.2f}")
@@ -60,13 +61,15 @@ def add_parser(sub):
     """Add ``wann evaluate`` to the ``wann`` subparsers."""
     p = sub.add_parser("evaluate", help="score a network (.out or our JSON) on a task")
     add_network_argument(p)
-    add_task_arguments(p)
+    add_task_arguments(p, required=False,
+                       default_note=" (default: the task the network file records)")
     add_weights_argument(p)
-    p.add_argument("--episodes", type=int, default=100, help="episodes per weight (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="episode r uses seed SEED + r (default 0)")
+    p.add_argument("--episodes", type=flag_type(Key("--episodes", int, 100, low=1)), default=100,
+                   help="episodes per weight (default 100)")
+    add_seed_argument(p, 0, "episode r uses seed SEED + r (default 0)")
     p.add_argument("--tuned", default=None, metavar="ZOO.json",
                    help="reference tuned weights ([[params], score]) for this network")
-    p.add_argument("--weight-bias", type=float, default=0.0,
+    p.add_argument("--weight-bias", type=flag_type(Key("--weight-bias", float, 0.0)), default=0.0,
                    help="added to each --tuned parameter (swing-up -1.5, biped -1.87)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_evaluate)

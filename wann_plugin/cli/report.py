@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from wann_plugin.cli._common import CliError
+from wann_plugin.cli._common import CliError, flag_type
 from wann_plugin.cli._tuning_options import (
     add_tuning_arguments,
     load_task_and_network,
+    output_path,
     progress_printer,
     tuning_kwargs,
 )
+from wann_plugin.validation import Key
 
 __all__ = ["add_parser", "run_report"]
 
@@ -26,11 +28,11 @@ def run_report(args) -> int:
     from wann_plugin.io import atomic_write_text, load_tuned_zoo
     from wann_plugin.plots import draw_network, plot_shared_weight, plot_tuning_curve
 
-    task, loaded = load_task_and_network(args)
+    task, loaded, task_name, _ = load_task_and_network(args)
     net = loaded.net
     kw = tuning_kwargs(args)
-    if args.episodes < 1:
-        raise CliError(f"--episodes == {args.episodes}, must be >= 1")
+    network = Path(args.network)
+    out = output_path(args, network.with_name(f"{network.stem}-report"), "the folder")
     given = loaded.conn_weights
     if args.tuned is not None:
         given = load_tuned_zoo(args.tuned, net, args.weight_bias or 0.0)
@@ -55,7 +57,6 @@ def run_report(args) -> int:
         if type(exc).__name__ in ("TaskError", "UnknownTaskError"):
             raise
         raise CliError(str(exc)) from None
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     md = report.to_markdown()
     atomic_write_text(out / "report.md", md)
@@ -82,11 +83,12 @@ def add_parser(subparsers):
                     "fully connected one-hidden-layer network tuned the same way; writes "
                     "report.md, report.json and plots to --out.")
     add_tuning_arguments(p)
-    p.add_argument("--episodes", type=int, default=100,
+    p.add_argument("--episodes", type=flag_type(Key("--episodes", int, 100, low=1)), default=100,
                    help="test episodes per condition, seeds 0..N-1 (default 100)")
-    p.add_argument("--out", default="wann-report", metavar="DIR",
-                   help="output folder (default wann-report)")
-    p.add_argument("--hidden", type=int, default=10,
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default: beside the network, NETWORK_STEM-report)")
+    p.add_argument("--overwrite", action="store_true", help="write into an existing --out folder")
+    p.add_argument("--hidden", type=flag_type(Key("--hidden", int, 10, low=1)), default=10,
                    help="hidden nodes of the fixed-topology baseline (default 10)")
     p.add_argument("--no-baseline", action="store_true", help="leave the baseline row out")
     p.add_argument("--tuned", default=None, metavar="ZOO.json",

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from wann_plugin.cli._common import CliError
+from wann_plugin.cli._common import (
+    CliError,
+    add_seed_argument,
+    add_task_arguments,
+    flag_type,
+    parse_settings,
+    parse_task_options,
+)
+from wann_plugin.validation import Key
 
 __all__ = ["add_parser"]
 
@@ -34,18 +42,22 @@ def _run_executor(args, task):
 
 
 def _cmd_run(args) -> int:
+    import shlex
+    import sys
+    from pathlib import Path
+
     from wann_plugin.checkpoint import CheckpointError, find_checkpoint
     from wann_plugin.config import load_config, make_evaluator
     from wann_plugin.evaluation import EvaluationError
     from wann_plugin.parallel import ProcessPool, SchedulerError, shutdown_executor
-    from wann_plugin.runner import run_search
+    from wann_plugin.runner import RunFolderError, prepare_run_folder, run_search
 
-    for flag, value, low in (("--workers", args.workers, 0), ("--generations", args.generations, 1),
-                             ("--checkpoint-every", args.checkpoint_every, 1)):
-        if value is not None and value < low:
-            raise CliError(f"{flag} {value}: must be >= {low}")
-    if args.scheduler_timeout <= 0:
-        raise CliError(f"--scheduler-timeout {args.scheduler_timeout:g}: must be > 0")
+    if args.workers is not None and args.scheduler:
+        raise CliError("--workers and --scheduler exclude each other: the Dask cluster's "
+                       "workers do the work")
+    if args.task_option and not args.task and args.resume:
+        raise CliError("--task-option with --resume: a resumed run keeps its task and options")
+    overrides = parse_settings(args.set)
     executor = client = None
     clean = False
     try:
@@ -53,12 +65,20 @@ def _cmd_run(args) -> int:
         config_path = args.config
         if checkpoint is not None and config_path is None:
             config_path = checkpoint.path.parent / "config.cfg"
-        config = load_config(config_path)
-        out = args.out or (str(checkpoint.path.parent) if checkpoint is not None else "wann-out")
+        config = load_config(config_path, overrides=overrides, task=args.task,
+                             task_options=parse_task_options(args.task_option))
+        out = Path(args.out or (str(checkpoint.path.parent) if checkpoint is not None
+                                else "wann-out"))
         generations = args.generations or (checkpoint.generations if checkpoint is not None
                                            else config.wann.generations)
+        if checkpoint is not None and generations < checkpoint.generation:
+            raise CliError(f"--generations {generations}: {checkpoint.path} is already at "
+                           f"generation {checkpoint.generation}; ask for at least that many")
         task = config.wann.make_task()
         executor, client, where = _run_executor(args, task)
+        # everything is checked and the workers are reachable: only now may --out change
+        prepare_run_folder(out, resumed_from=None if checkpoint is None else checkpoint.path.parent,
+                           overwrite=args.overwrite)
         evaluator = make_evaluator(config, task=task, executor=executor)
         seed = args.seed if args.seed is not None else config.seed
         print(f"wann run: {config.wann_source}, task {config.wann.task_name}, population "
@@ -67,13 +87,14 @@ def _cmd_run(args) -> int:
         try:
             run_search(config, generations, out_dir=out, seed=args.seed, evaluator=evaluator,
                        champion_episodes=args.champion_episodes,
-                       checkpoint_every=args.checkpoint_every, resume=checkpoint)
+                       checkpoint_every=args.checkpoint_every, resume=checkpoint,
+                       run_info={"command": shlex.join(["wann", *sys.argv[1:]])})
             clean = True
         except BaseException:
             if isinstance(executor, ProcessPool):
                 executor.terminate()  # do not wait for running batches on Ctrl-C or errors
             raise
-    except (CheckpointError, SchedulerError, EvaluationError) as exc:
+    except (CheckpointError, SchedulerError, EvaluationError, RunFolderError) as exc:
         raise CliError(str(exc)) from None
     except ImportError as exc:
         if "wann-plugin[" in str(exc):
@@ -89,35 +110,55 @@ def _cmd_run(args) -> int:
 
 def add_parser(sub):
     """Add ``wann run`` to the ``wann`` subparsers."""
-    p = sub.add_parser("run", help="run a WANN search from a config file",
-                       description="Run a WANN search. Without CONFIG: the packaged quick "
-                                   "swing-up config (with --resume: the run folder's config.cfg).")
+    p = sub.add_parser(
+        "run", help="run a WANN search from a config file",
+        description="Run a WANN search. Without CONFIG: the packaged quick swing-up config "
+                    "(with --resume: the run folder's config.cfg). Writes champion.json, "
+                    "stats.csv, curves.png, config.cfg and run.json to --out.")
     p.add_argument("config", nargs="?", default=None, help="neat-python config file")
-    p.add_argument("--generations", type=int, default=None,
+    p.add_argument("--generations", type=flag_type(Key("--generations", int, None, low=1)),
+                   default=None,
                    help="generations the run has (default: [WannRun] generations of the config; "
                         "with --resume: the checkpointed run's)")
-    p.add_argument("--seed", type=int, default=None, help="overrides [NEAT] seed")
-    p.add_argument("--out", default=None,
-                   help="output folder (default: wann-out; with --resume: the checkpoint's folder)")
-    p.add_argument("--champion-episodes", type=int, default=16,
+    add_seed_argument(p, None, "overrides [NEAT] seed (a whole number >= 0)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default: wann-out; with --resume: the checkpoint's "
+                        "folder); a folder holding a run is refused without --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (its results and checkpoints are deleted)")
+    p.add_argument("--champion-episodes",
+                   type=flag_type(Key("--champion-episodes", int, 16, low=1)), default=16,
                    help="test episodes per weight to choose the champion (default 16)")
+    cfg = p.add_argument_group("configure from the command line")
+    add_task_arguments(cfg, required=False,
+                       default_note="; replaces the config's [WannTask] and fits the genome's "
+                                    "inputs and outputs to the task")
+    cfg.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="override any config key (repeatable), e.g. NEAT.pop_size=64 or "
+                          "WannRun.generations=20")
     par = p.add_argument_group("parallel evaluation (docs: parallel)")
-    par.add_argument("--workers", type=int, default=None, metavar="N",
+    par.add_argument("--workers", type=flag_type(Key("--workers", int, None, low=1)),
+                     default=None, metavar="N",
                      help="evaluate on N local worker processes (default: in-process); "
                           "with --mpi: the number of MPI workers to spawn")
     par.add_argument("--scheduler", default=None, metavar="ADDRESS",
                      help="evaluate on a Dask cluster, e.g. tcp://10.0.0.5:8786 "
                           "(pip install 'wann-plugin[dask]')")
-    par.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+    par.add_argument("--scheduler-timeout",
+                     type=flag_type(Key("--scheduler-timeout", float, 10.0, low=0,
+                                        low_open=True)),
+                     default=10.0, metavar="SECONDS",
                      help="give up connecting to --scheduler after this long (default 10)")
     par.add_argument("--mpi", action="store_true",
                      help="evaluate on mpi4py.futures workers; run as `mpiexec -n N python -m "
                           "mpi4py.futures -m wann_plugin.cli run ... --mpi` "
                           "(pip install 'wann-plugin[mpi]')")
     ck = p.add_argument_group("checkpoints")
-    ck.add_argument("--checkpoint-every", type=int, default=None, metavar="K",
+    ck.add_argument("--checkpoint-every",
+                    type=flag_type(Key("--checkpoint-every", int, None, low=1)), default=None,
+                    metavar="K",
                     help="write OUT/checkpoint-NNNNNN.wann every K generations (Ctrl-C always "
-                         "writes one)")
+                         "writes one); a resumed run keeps the K it was started with")
     ck.add_argument("--resume", default=None, metavar="DIR",
                     help="continue the run in DIR from its newest checkpoint (or a checkpoint "
                          "file); the config must be unchanged")

@@ -4,6 +4,7 @@ over :func:`wann_plugin.tuning.tune_weights`)."""
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from wann_plugin.cli._common import CliError, parse_task_options
+from wann_plugin.cli._common import CliError, flag_type
 from wann_plugin.cli._tuning_options import (
     add_tuning_arguments,
     load_task_and_network,
+    output_path,
     progress_printer,
     tuning_kwargs,
 )
+from wann_plugin.validation import Key
 
 __all__ = ["add_parser", "run_tune"]
 
@@ -27,11 +30,11 @@ def run_tune(args) -> int:
     from wann_plugin.io import save_network
     from wann_plugin.tuning import tune_weights
 
-    task, loaded = load_task_and_network(args)
+    task, loaded, task_name, task_options = load_task_and_network(args)
     net = loaded.net
     kw = tuning_kwargs(args)
-    if args.test_episodes < 0:
-        raise CliError(f"--test-episodes == {args.test_episodes}, must be >= 0")
+    network = Path(args.network)
+    out = output_path(args, network.with_name(f"{network.stem}.{args.method}.json"), "the file")
     if args.weight_bias is not None:
         start, start_note = float(args.weight_bias), f"shared weight {args.weight_bias:+g}"
     elif loaded.conn_weights is not None:
@@ -53,7 +56,7 @@ def run_tune(args) -> int:
         raise CliError(str(exc)) from None
     seconds = time.perf_counter() - t0
     summary: dict[str, Any] = {
-        "network": str(args.network), "task": task.name, "method": args.method,
+        "network": str(args.network), "task": task_name, "method": args.method,
         "preset": args.preset, "options": result.options,
         "generations": result.options["generations"], "seed": args.seed,
         "repeats": result.options["n_repeats"],
@@ -72,9 +75,9 @@ def run_tune(args) -> int:
                                                   n_repeats=args.test_episodes))[0]
         summary["test"] = {"episodes": args.test_episodes, "seeds": f"0..{args.test_episodes - 1}",
                            "mean": float(scores.mean()), "std": float(scores.std())}
-    out = Path(args.out) if args.out else Path(f"{Path(args.network).stem}.{args.method}.json")
     meta = dict(loaded.meta or {})
-    meta.update({"tuning": {**summary, "task_options": parse_task_options(args.task_option),
+    meta.update({"task": task_name, "task_options": task_options,
+                 "tuning": {**summary, "task_options": task_options,
                             "history": [r.to_dict() for r in result.history]}})
     save_network(out, net, conn_weights=result.conn_weights, meta=meta)
     summary["out"] = str(out)
@@ -91,7 +94,7 @@ def run_tune(args) -> int:
             t = summary["test"]
             line += f"; test {t['mean']:.4g} +/- {t['std']:.3g} over {t['episodes']} episodes"
         print(line)
-        print(f"saved {out} (score it with: wann evaluate {out} --task {task.name})")
+        print(f"saved {out} (score it with: wann evaluate {shlex.quote(str(out))})")
     return 0
 
 
@@ -106,8 +109,11 @@ def add_parser(subparsers):
                     "worse than the start.")
     add_tuning_arguments(p)
     p.add_argument("--out", default=None, metavar="FILE",
-                   help="where to save the tuned network (default NETWORK_STEM.METHOD.json)")
-    p.add_argument("--test-episodes", type=int, default=100,
+                   help="where to save the tuned network (default: beside the network, "
+                        "NETWORK_STEM.METHOD.json)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--test-episodes", type=flag_type(Key("--test-episodes", int, 100, low=0)),
+                   default=100,
                    help="score the result on episodes 0..N-1 at the end (default 100; 0 skips)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON summary on stdout (progress goes to stderr)")
