@@ -36,7 +36,7 @@ import neat
 from wann_plugin.evaluation import DEFAULT_WEIGHTS, ON_ERROR_CHOICES, WannEvaluator
 from wann_plugin.genome import WannGenome
 from wann_plugin.io import atomic_write_text
-from wann_plugin.reproduction import WannReproduction, WannSpeciesSet
+from wann_plugin.reproduction import WannReproduction, WannSpeciesSet, selection_counts
 from wann_plugin.tasks.base import Task, TaskError, make_task
 from wann_plugin.validation import REQUIRED, ConfigError, Key, parse_section, write_section
 
@@ -363,6 +363,7 @@ def _build_config(path, parser, genome_type, reproduction_type, species_set_type
     except TaskError as exc:
         where = "" if str(exc).startswith("[") else f"[{TASK_SECTION}] "
         raise ConfigError(f"{path}: {where}{exc}") from None
+    _check_breeding(path, config, roles["reproduction"].__name__)
     gc = config.genome_config
     n_in = len(gc.input_keys) - 1
     if (task.n_inputs, task.n_outputs) != (n_in, gc.num_outputs):
@@ -372,6 +373,20 @@ def _build_config(path, parser, genome_type, reproduction_type, species_set_type
             f"{task.n_outputs} outputs"
         )
     return config
+
+
+def _check_breeding(path: Path, config: neat.Config, section: str) -> None:
+    """Reject a reproduction setting that keeps every genome unchanged (a frozen search)."""
+    rc = config.reproduction_config
+    cull, elite = getattr(rc, "cull_ratio", None), getattr(rc, "elite_ratio", None)
+    if cull is None or elite is None:
+        return
+    counts = selection_counts(config.pop_size, config.pop_size, cull, elite)
+    if counts.n_children == 0:
+        raise ConfigError(
+            f"{path}: [{section}] elite_ratio == {elite:g} with cull_ratio == {cull:g} and "
+            f"pop_size == {config.pop_size} keeps all {counts.n_elites} genomes as elites and "
+            "breeds no children: the search cannot change; lower elite_ratio or raise cull_ratio")
 
 
 def make_evaluator(config: neat.Config, *, task: Task | None = None, **kwargs: Any) -> WannEvaluator:

@@ -390,8 +390,9 @@ def _json_default(obj):
 def _read_json_network(path: Path) -> LoadedNetwork:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise NetworkFileError(f"{path}: not valid JSON ({exc})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise NetworkFileError(f"{path}: not valid JSON ({detail})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise NetworkFileError(
             f"{path}: not a wann_plugin network file (missing \"format\": \"{FORMAT}\"); "
@@ -405,20 +406,37 @@ def _read_json_network(path: Path) -> LoadedNetwork:
         keys = [_key_from_json(n["key"]) for n in nd["nodes"]]
         edges = [tuple(e) for e in nd["connections"]]
         ckeys = [_key_from_json(k) for k in nd.get("connection_keys") or edges]
+        if len(ckeys) != len(edges):
+            raise NetworkFileError(f"{path}: network.connection_keys has {len(ckeys)} entries for "
+                                   f"{len(edges)} connections; they must match one to one")
         net = WannNetwork.from_edges(
             int(nd["n_inputs"]), int(nd["n_outputs"]), acts, edges,
             node_keys=keys, conn_keys=ckeys, key=_key_from_json(doc.get("key")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise NetworkFileError(f"{path}: malformed network: {exc}") from None
+    except NetworkFileError:
+        raise
+    except KeyError as exc:
+        raise NetworkFileError(f"{path}: malformed network: missing key {exc}") from None
+    except (TypeError, ValueError, AttributeError, IndexError, OverflowError,
+            RecursionError, NetworkError) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise NetworkFileError(f"{path}: malformed network: {detail}") from None
     cw = nd.get("conn_weights")
     if cw is not None:
         # from_edges sorts connections by destination; saved order is already that order
-        cw = np.asarray(cw, dtype=float)
+        try:
+            cw = np.asarray(cw, dtype=float)
+        except (TypeError, ValueError):
+            raise NetworkFileError(f"{path}: network.conn_weights must be a list of numbers") from None
         if cw.shape != (net.n_connections,):
             raise NetworkFileError(f"{path}: conn_weights has {cw.size} values for "
                                    f"{net.n_connections} connections")
-    return LoadedNetwork(net=net, conn_weights=cw, meta=doc.get("meta") or {},
+        if not np.all(np.isfinite(cw)):
+            raise NetworkFileError(f"{path}: network.conn_weights must be finite numbers")
+    meta = doc.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise NetworkFileError(f"{path}: meta must be a JSON object, not {type(meta).__name__}")
+    return LoadedNetwork(net=net, conn_weights=cw, meta=meta,
                          genome=doc.get("genome"), path=path)
 
 

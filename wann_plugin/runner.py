@@ -423,11 +423,6 @@ def run_search(
         except OSError as exc:  # the search is done: the champion matters more
             sys.stderr.write(f"could not write the final checkpoint ({exc.strerror or exc}); "
                              "choosing and saving the champion anyway\n")
-    if out is not None and progress.rows:
-        try:
-            write_curves(progress.rows, paths["curves"])
-        except OSError as exc:
-            sys.stderr.write(f"could not write {paths['curves']} ({exc.strerror or exc})\n")
     if population.best_genome is None:
         raise ValueError("no generation was evaluated: nothing to choose a champion from")
     candidates = [population.best_genome, *progress.top]
@@ -459,6 +454,11 @@ def run_search(
                 "fitness": champion.fitness,
             },
         )
+    if out is not None and progress.rows:  # after the champion: it matters more
+        try:
+            write_curves(progress.rows, paths["curves"])
+        except OSError as exc:
+            sys.stderr.write(f"could not write {paths['curves']} ({exc.strerror or exc})\n")
     if stream is not None:
         per_w = "  ".join(f"{w:+g}: {m:.1f}" for w, m in zip(evaluator.weights,
                                                              summary["per_weight_mean"]))

@@ -127,7 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"wann: error: {exc}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(_join_negative_values(argv))
+    parser = build_parser()
+    for arg in argv:
+        flag, sep, value = arg.partition("=")
+        if flag.startswith("--") and sep and value == "--":  # argparse would drop the value
+            command = next((a for a in argv if a in SUBCOMMANDS), "")
+            print(f"wann{' ' + command if command else ''}: error: {flag} == '--', must be a "
+                  f"value (see wann {command} --help)".rstrip(), file=sys.stderr)
+            return 2
+    args = parser.parse_args(_join_negative_values(argv))
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError, NetworkFileError, NetworkError, TaskError) as exc:

@@ -41,13 +41,22 @@ def _run_executor(args, task):
     return None, None, "in-process"
 
 
+def _name_overrides(message: str, overrides: dict) -> str:
+    """Add which ``--set`` gave the value a config error is about."""
+    for section, items in overrides.items():
+        for key, value in items.items():
+            if f"[{section}] {key}" in message or f"[{section}] unknown key {key!r}" in message:
+                return f"{message} (from --set {section}.{key}={value})"
+    return message
+
+
 def _cmd_run(args) -> int:
     import shlex
     import sys
     from pathlib import Path
 
     from wann_plugin.checkpoint import CheckpointError, find_checkpoint
-    from wann_plugin.config import load_config, make_evaluator
+    from wann_plugin.config import ConfigError, load_config, make_evaluator
     from wann_plugin.evaluation import EvaluationError
     from wann_plugin.parallel import ProcessPool, SchedulerError, shutdown_executor
     from wann_plugin.runner import RunFolderError, prepare_run_folder, run_search
@@ -65,8 +74,11 @@ def _cmd_run(args) -> int:
         config_path = args.config
         if checkpoint is not None and config_path is None:
             config_path = checkpoint.path.parent / "config.cfg"
-        config = load_config(config_path, overrides=overrides, task=args.task,
-                             task_options=parse_task_options(args.task_option))
+        try:
+            config = load_config(config_path, overrides=overrides, task=args.task,
+                                 task_options=parse_task_options(args.task_option))
+        except ConfigError as exc:
+            raise CliError(_name_overrides(str(exc), overrides)) from None
         out = Path(args.out or (str(checkpoint.path.parent) if checkpoint is not None
                                 else "wann-out"))
         generations = args.generations or (checkpoint.generations if checkpoint is not None
