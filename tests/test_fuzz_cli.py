@@ -261,8 +261,8 @@ _FLAGS = {
     "run": ["--generations", "--seed", "--champion-episodes", "--workers", "--checkpoint-every",
             "--scheduler-timeout", "--set", "--task-option"],
     "evaluate": ["--episodes", "--seed", "--weights", "--weight-bias", "--task-option"],
-    "tune": ["--generations", "--seed", "--repeats", "--popsize", "--sigma",
-             "--validation-episodes", "--test-episodes", "--target-divergence", "--method"],
+    "tune": ["--generations", "--seed", "--repeats", "--pop-size", "--sigma", "--restarts",
+             "--validation-episodes", "--test-episodes", "--option", "--preset", "--method"],
     "report": ["--episodes", "--hidden", "--repeats", "--method"],
 }
 _FLAG_VALUES = st.one_of(
