@@ -71,7 +71,7 @@ def test_task_shape_options_and_errors():
         BipedTask(max_steps=-5)
     with pytest.raises(TaskError, match="no option 'fall_penalti'; did you mean 'fall_penalty'"):
         make_task("biped", fall_penalti="false")
-    with pytest.raises(TaskError, match=r"\[task biped\] fall_penalty == 'maybe', must be true or false\."):
+    with pytest.raises(TaskError, match=r"\[biped\] fall_penalty == 'maybe', must be true or false\."):
         make_task("biped", fall_penalty="maybe")
 
 

@@ -102,7 +102,7 @@ def test_a_user_encoder_and_the_action_mapping(cache):
     act = task.map_actions(np.array([[-3.0, -1.0, -0.5], [0.5, 0.0, 0.7], [2.0, 3.0, 2.0]]))
     np.testing.assert_allclose(act, [[-1, 0, 0], [0.5, 0.5, 0.7], [1, 1, 1]])
     assert act.dtype == np.float32
-    with pytest.raises(TaskError, match="option pca_components == 0"):
+    with pytest.raises(TaskError, match=r"\[carracing\] pca_components == 0, must be >= 1\."):
         CarRacingTask(pca_components=0)
 
 

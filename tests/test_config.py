@@ -80,7 +80,7 @@ def test_round_trip(tmp_path):
         ("name = swingup", "name = swingup\nmax_step = 10",
          r"has no option 'max_step'; did you mean 'max_steps'"),
         ("name = swingup", "name = swingup\nmax_steps = ten",
-         r"\[task swingup\] max_steps == 'ten', must be a whole number\."),
+         r"\[swingup\] max_steps == 'ten', must be a whole number\."),
         ("num_inputs              = 5", "num_inputs = 4", r"num_inputs = 4.*task 'swingup' has 5 inputs"),
         ("tournament_size     = 8", "tournament_size = 1", r"tournament_size"),
         ("prob_add_node           = 0.25", "prob_add_nodes = 0.25", r"prob_add_nodes"),

@@ -29,11 +29,11 @@ def population(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     ({"weights": []}, "weights must be a non-empty sequence of finite numbers"),
     ({"weights": [1.0, np.nan]}, "weights must be a non-empty sequence of finite numbers"),
-    ({"n_repeats": 0}, "n_repeats == 0, must be an int >= 1"),
-    ({"n_repeats": True}, "n_repeats == True, must be an int >= 1"),
-    ({"batch_size": 0}, "batch_size == 0, must be an int >= 1"),
-    ({"on_error": "ignore"}, "on_error == 'ignore', must be one of"),
-    ({"max_retries": -1}, "max_retries == -1, must be an int >= 0"),
+    ({"n_repeats": 0}, r"\[WannEvaluator\] n_repeats == 0, must be >= 1\."),
+    ({"n_repeats": True}, r"\[WannEvaluator\] n_repeats == True, must be a whole number >= 1"),
+    ({"batch_size": 0}, r"\[WannEvaluator\] batch_size == 0, must be >= 1\."),
+    ({"on_error": "ignore"}, r"on_error == 'ignore', must be one of fail, worst\."),
+    ({"max_retries": -1}, r"\[WannEvaluator\] max_retries == -1, must be >= 0\."),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -95,6 +95,33 @@ def test_task_options_use_the_same_words():
         assert make_task("swingup", exact_math=word.upper()).exact_math is True
     for word in FALSE_WORDS:
         assert make_task("swingup", exact_math=f" {word} ").exact_math is False
-    with pytest.raises(TaskError, match=r"^\[task swingup\] exact_math == 'si', must be true or "
+    with pytest.raises(TaskError, match=r"^\[swingup\] exact_math == 'si', must be true or "
                                         r"false\.$"):
         make_task("swingup", exact_math="si")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: make_task("swingup", max_steps=-3), r"^\[swingup\] max_steps == -3, must be >= 1\.$"),
+    (lambda: make_task("swingup", max_steps="-3"), r"max_steps == -3, must be >= 1\."),
+    (lambda: make_task("gym", env_id="Pendulum-v1", max_envs=0),
+     r"^\[gym\] max_envs == 0, must be >= 1\.$"),
+    (lambda: make_task("biped", max_steps=-5), r"^\[biped\] max_steps == -5, must be >= 0\.$"),
+    (lambda: make_task("digits", batch_size=0), r"^\[digits\] batch_size == 0, must be >= 1\.$"),
+])
+def test_task_constructors_use_the_vocabulary(build, message):
+    with pytest.raises(TaskError, match=message):
+        build()
+
+
+def test_one_class_data_and_nan_weights_are_refused():
+    from wann_plugin.network import WannNetwork
+    from wann_plugin.tasks import ClassifyTask
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(TaskError, match=r"y has one class only \(3\)"):
+        ClassifyTask(X, np.full(40, 3))
+    task = ClassifyTask(X, np.arange(40) % 2)
+    net = WannNetwork.from_edges(3, 2, [1] * 6, [(i, j) for i in range(4) for j in (4, 5)])
+    with pytest.raises(TaskError, match="finite"):
+        task.predict(net, X, float("nan"))
+    assert task.predict(net, X, 1.0).shape == (40,)

@@ -45,6 +45,7 @@ from wann_plugin.parallel import (
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import Task
 from wann_plugin.transport import NetworkBatch
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["DEFAULT_WEIGHTS", "ON_ERROR_CHOICES", "EvaluationError", "EvaluationWarning",
            "WannEvaluator"]
@@ -54,6 +55,12 @@ DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 #: Values of ``on_error``: raise on a failing genome, or score it as the task's worst.
 ON_ERROR_CHOICES = ("fail", "worst")
+#: The constructor arguments of :class:`WannEvaluator` checked with the validation vocabulary.
+#:
+#: :meta hide-value:
+_EVALUATOR_KEYS = (Key("n_repeats", int, 1, low=1), Key("max_retries", int, 3, low=0),
+                   Key("batch_size", int, None, low=1, optional=True),
+                   Key("on_error", str, "fail", choices=ON_ERROR_CHOICES))
 #: Batches per worker when ``batch_size`` is not given: enough to even out slow batches.
 BATCHES_PER_WORKER = 4
 
@@ -156,14 +163,9 @@ class WannEvaluator(BaseReporter):
         w = np.asarray(weights, dtype=float).ravel()
         if w.size == 0 or not np.all(np.isfinite(w)):
             raise ValueError(f"weights must be a non-empty sequence of finite numbers, got {weights!r}")
-        for name, value, low in (("n_repeats", n_repeats, 1), ("max_retries", max_retries, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} == {value!r}, must be an int >= {low}")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
-                batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"batch_size == {batch_size!r}, must be an int >= 1")
-        if on_error not in ON_ERROR_CHOICES:
-            raise ValueError(f"on_error == {on_error!r}, must be one of {ON_ERROR_CHOICES}")
+        validate_params("WannEvaluator", _EVALUATOR_KEYS, {
+            "n_repeats": n_repeats, "max_retries": max_retries, "batch_size": batch_size,
+            "on_error": on_error})
         if executor is not None and not (hasattr(executor, "submit") or callable(executor)):
             raise TypeError(f"executor must be a concurrent.futures.Executor or a factory "
                             f"returning one, got {type(executor).__name__}")

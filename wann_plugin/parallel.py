@@ -52,6 +52,7 @@ import numpy as np
 
 from wann_plugin.tasks.base import Task
 from wann_plugin.transport import NetworkBatch
+from wann_plugin.validation import Key
 
 __all__ = [
     "BatchResult",
@@ -319,8 +320,7 @@ class ProcessPool(Executor):
     def __init__(self, n_workers: int | None = None, *, tasks: Sequence[Task] = (),
                  mp_context: str | None = None):
         n = (os.cpu_count() or 1) if n_workers is None else n_workers
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_workers == {n_workers!r}, must be an int >= 1")
+        n = Key("n_workers", int, None, low=1).validate("ProcessPool", n)
         methods = multiprocessing.get_all_start_methods()
         if mp_context is None:
             mp_context = "forkserver" if "forkserver" in methods else "spawn"

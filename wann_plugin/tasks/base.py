@@ -316,7 +316,7 @@ def _coerce(task: str, key: str, value: Any, default: Any) -> Any:
     declared = key_for_default(key, default)
     if not isinstance(value, str) or declared is None or declared.type is str:
         return value
-    return declared.parse(f"task {task}", value, error=TaskError)
+    return declared.parse(task, value, error=TaskError)
 
 
 def coerce_options(task: str, factory: Callable[..., Task], options: dict) -> dict:

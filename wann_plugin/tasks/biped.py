@@ -14,6 +14,7 @@ import numpy as np
 
 from wann_plugin.tasks.base import TaskError, register_task
 from wann_plugin.tasks.gym import GymTask
+from wann_plugin.validation import Key
 
 __all__ = ["BipedTask", "NoFallPenalty", "make_biped_env"]
 
@@ -124,8 +125,7 @@ class BipedTask(GymTask):
                  exact_math: bool = False):
         self.fall_penalty = bool(fall_penalty)
         self.hardcore = bool(hardcore)
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
-            raise TaskError(f"task 'biped' option max_steps == {max_steps!r}, must be an int >= 0")
+        max_steps = Key("max_steps", int, 0, low=0).validate("biped", max_steps, TaskError)
         factory = functools.partial(make_biped_env, fall_penalty=self.fall_penalty,
                                     hardcore=self.hardcore, max_steps=int(max_steps))
         super().__init__(factory, max_steps=int(max_steps), worst_score=worst_score,

@@ -19,6 +19,7 @@ import numpy as np
 
 from wann_plugin.tasks.base import TaskError, register_task
 from wann_plugin.tasks.gym import GymTask
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["CarRacingTask", "DefaultEncoder", "PCAEncoder", "default_cache_dir",
            "fit_pca_encoder", "frame_features", "random_driving_frames"]
@@ -273,10 +274,11 @@ class CarRacingTask(GymTask):
                  cache_dir: str = "", domain_randomize: bool = False,
                  worst_score: float | None = None, engine: str = "numba", max_envs: int = 48,
                  exact_math: bool = False):
-        for key, value, low in (("pca_components", pca_components, 1),
-                                ("pca_frames", pca_frames, 2), ("max_steps", max_steps, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise TaskError(f"task 'carracing' option {key} == {value!r}, must be an int >= {low}")
+        validate_params("carracing", (
+            Key("pca_components", int, 16, low=1), Key("pca_frames", int, 2000, low=2),
+            Key("max_steps", int, 0, low=0)), {
+            "pca_components": pca_components, "pca_frames": pca_frames, "max_steps": max_steps},
+            TaskError)
         if encoder is None:
             encoder = DefaultEncoder(int(pca_components), n_frames=int(pca_frames),
                                      seed=int(pca_seed), cache_dir=cache_dir)

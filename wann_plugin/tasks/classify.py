@@ -20,9 +20,16 @@ from wann_plugin.network import WannNetwork
 from wann_plugin.tasks._classify_kernel import PackedClassifiers, classify_scores, column_batch
 from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
 from wann_plugin.tasks.datasets import Dataset, load_digits, load_mnist, stratified_split
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["ClassifyTask", "argmax_accuracy", "ensemble_proba", "log_softmax",
            "make_digits_task", "make_mnist_task"]
+
+#: Declared options of :class:`ClassifyTask` checked with the validation vocabulary.
+#:
+#: :meta hide-value:
+_CLASSIFY_KEYS = (Key("exact_math", bool, False), Key("n_classes", int, 0, low=0),
+                  Key("batch_size", int, 1000, low=1))
 
 # Largest number of node values one forward may hold (n_groups * n_repeats * batch * n_nodes);
 # bigger calls are split over the weight (or weight-set) axis.
@@ -204,9 +211,8 @@ class ClassifyTask(Task):
     ):
         self.name = str(name)
         self.engine = check_engine(engine, self.name)
-        if not isinstance(exact_math, (bool, np.bool_)):
-            raise TaskError(f"task {self.name!r} option exact_math == {exact_math!r}, must be a "
-                            "bool")
+        validate_params(self.name, _CLASSIFY_KEYS, {
+            "exact_math": exact_math, "n_classes": n_classes, "batch_size": batch_size}, TaskError)
         self.exact_math = bool(exact_math)
         X = _as_features(X, "X")
         y = _as_int_labels(y, "y")
@@ -225,16 +231,16 @@ class ClassifyTask(Task):
         labels = y if y_test is None else np.concatenate([y, y_test])
         if labels.min() < 0:
             raise TaskError(f"labels must be >= 0, found {int(labels.min())}")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 0:
-            raise TaskError(f"n_classes == {n_classes!r}, must be an int >= 0 (0: max label + 1)")
         self.n_classes = int(n_classes) or int(labels.max()) + 1
         if labels.max() >= self.n_classes:
             raise TaskError(f"label {int(labels.max())} is out of range for n_classes="
                             f"{self.n_classes} (labels must be in [0, {self.n_classes}))")
         if self.n_classes < 2:
             raise TaskError(f"need at least 2 classes, got n_classes={self.n_classes}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise TaskError(f"batch_size == {batch_size!r}, must be an int >= 1")
+        present = np.unique(y)
+        if len(present) < 2:
+            raise TaskError(f"[{self.name}] y has one class only ({int(present[0])}); a "
+                            "classifier needs samples of at least 2 classes")
         if not math.isfinite(float(worst_score)):
             raise TaskError(f"worst_score must be finite, got {worst_score!r}")
         if X_test is None:
@@ -443,8 +449,13 @@ class ClassifyTask(Task):
         X = self._check_X(X)
         if conn_weights is not None:
             cw = np.asarray(conn_weights, dtype=float).reshape(1, -1)
+            if not np.all(np.isfinite(cw)):
+                raise TaskError(f"[{self.name}] conn_weights must be finite numbers")
             return _softmax(self._outputs(net, X, conn_weights=cw))[0]
         w = np.atleast_1d(np.asarray(weights, dtype=float))
+        if w.size == 0 or not np.all(np.isfinite(w)):
+            raise TaskError(f"[{self.name}] weights == {w.tolist()!r}, must be one or more "
+                            "finite numbers")
         return _softmax(self._outputs(net, X, weights=w))
 
     def predict(self, net: WannNetwork, X: Any, weight: float) -> np.ndarray:

@@ -23,8 +23,15 @@ from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
+from wann_plugin.validation import Key, validate_params
 
 __all__ = ["GENERIC_WORST_SCORE", "GymTask", "ObservationEncoder"]
+
+#: Declared options of :class:`GymTask` checked with the validation vocabulary.
+#:
+#: :meta hide-value:
+_GYM_KEYS = (Key("max_steps", int, 0, low=0), Key("normalize_steps", int, 2000, low=1),
+             Key("max_envs", int, 256, low=1), Key("exact_math", bool, False))
 
 #: Worst score of an environment with no known lower bound on its return.
 GENERIC_WORST_SCORE = -1e6
@@ -227,14 +234,10 @@ class GymTask(Task):
         self.env_kwargs = _parse_env_kwargs(env_kwargs)
         if self.env_kwargs and not isinstance(self.env_id, str):
             raise TaskError("env_kwargs only applies to an env id; a factory takes its own")
-        for key, value, low in (("max_steps", max_steps, 0), ("normalize_steps", normalize_steps, 1),
-                                ("max_envs", max_envs, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise TaskError(f"task {self.name!r} option {key} == {value!r}, must be an int >= {low}")
+        validate_params(self.name, _GYM_KEYS, {
+            "max_steps": max_steps, "normalize_steps": normalize_steps, "max_envs": max_envs,
+            "exact_math": exact_math}, TaskError)
         self.engine = check_engine(engine, self.name)
-        if not isinstance(exact_math, (bool, np.bool_)):
-            raise TaskError(f"task {self.name!r} option exact_math == {exact_math!r}, must be a "
-                            "bool")
         self.exact_math = bool(exact_math)
         self.max_envs = int(max_envs)
         self.scale_actions = bool(scale_actions)
