@@ -32,6 +32,7 @@ any disabled gene can never close a cycle.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from collections.abc import Mapping
@@ -766,8 +767,14 @@ def _initial_connections(config, tracker) -> InitialConnections:
 
 def choose_operator(config, rng: np.random.Generator) -> str:
     """One roulette draw over ``config.operator_probs`` (reference ``topoMutate``)."""
-    cumulative = np.cumsum(config.operator_probs)
-    idx = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    probs = tuple(np.asarray(config.operator_probs, dtype=float).tolist())
+    cached = getattr(config, "_wann_cumulative", None)
+    if cached is None or cached[0] != probs:
+        # np.cumsum's doubles as Python floats: bisect_right on them is searchsorted "right"
+        cached = (probs, np.cumsum(probs).tolist())
+        config._wann_cumulative = cached
+    cumulative = cached[1]
+    idx = bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
     return MUTATION_OPERATORS[min(idx, len(MUTATION_OPERATORS) - 1)]
 
 
