@@ -154,3 +154,25 @@ def test_safe_mutation_ga_runs_on_swingup():
     state = res.final_state
     assert state.scores.max() > 750            # the population found better weights
     assert res.validation_score >= res.start_score
+
+
+def test_auto_sigma_is_the_largest_step_that_keeps_a_quarter_of_the_margin():
+    from wann_plugin.tuning import auto_sigma
+    from wann_plugin.tuning.tune import SIGMA_LADDER
+
+    task, net = teacher_task(0)
+    x0 = np.full(net.n_connections, 0.5)
+    sigma = auto_sigma(task, net, x0, seed=1)
+    assert sigma in SIGMA_LADDER
+    # recompute the criterion by hand on the same draws
+    z = np.random.default_rng(1).standard_normal((16, net.n_connections))
+    s0 = evaluate_candidates(task, net, x0[None], seed=1, n_repeats=8)[0]
+    means = {s: evaluate_candidates(task, net, x0 + s * z, seed=1, n_repeats=8).mean()
+             for s in SIGMA_LADDER}
+    top = means[SIGMA_LADDER[-1]]
+    assert sigma == max(s for s in SIGMA_LADDER if means[s] >= top + 0.25 * (s0 - top))
+    # the default tuning records the step it chose
+    res = tune_weights(task, net, start=0.5, generations=10, n_repeats=1, n_validation=8,
+                       rng=np.random.default_rng(0))
+    assert res.options["sigma"] in ([s] for s in SIGMA_LADDER)
+    assert res.options["pop_size"] == 64 and res.options["restarts"] == 0
