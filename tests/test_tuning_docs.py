@@ -20,7 +20,7 @@ def python_blocks(text: str) -> list[str]:
 
 def test_every_python_block_is_found():
     text = PAGE.read_text()
-    assert len(python_blocks(text)) == text.count(".. code-block:: python") == 10
+    assert len(python_blocks(text)) == text.count(".. code-block:: python") == 12
 
 
 @pytest.mark.slow

@@ -344,6 +344,8 @@ def four_condition_report(
     baseline: bool = True,
     baseline_hidden: int = 10,
     baseline_activation: str = "tanh",
+    baseline_start: float | str | None = "random",
+    baseline_options: dict | None = None,
     shared_options: dict | None = None,
     tune_options: dict | None = None,
     callback: Callable[[str, GenerationRecord], None] | None = None,
@@ -370,10 +372,9 @@ def four_condition_report(
     generations, n_repeats : int, optional
         Tuning budget per run (default: the preset's; ``cma``: 300 generations x 64 samples x
         16 episodes).
-    start : float, optional
-        Shared weight the tuning of ``net`` starts from (the reference: -1.5 for swing-up);
-        default: its best shared weight. The baseline always starts from its own best shared
-        weight.
+    start : float or "random", optional
+        Shared weight the tuning of ``net`` starts from (the reference: -1.5 for swing-up),
+        or ``"random"`` for weights drawn from N(0, 0.5^2); default: its best shared weight.
     conn_weights : ndarray of shape (n_connections,), optional
         Already tuned weights for ``net`` (e.g. a ``wann tune`` result): used instead of
         tuning it here.
@@ -383,6 +384,14 @@ def four_condition_report(
         Add the fixed-topology row.
     baseline_hidden, baseline_activation : int, str, default=10, "tanh"
         The baseline's hidden layer.
+    baseline_start : float, "random" or None, default="random"
+        Where the baseline's tuning starts: ``"random"`` draws its weights from N(0, 0.5^2)
+        (as a fixed-topology network is trained; at one shared weight every hidden node
+        computes the same thing and the optimiser must first break that symmetry), ``None``
+        its best shared weight.
+    baseline_options : dict, optional
+        Keywords for the baseline's :func:`tune_weights` that differ from the network's
+        (e.g. more ``generations``).
     shared_options : dict, optional
         Extra keywords for :func:`best_shared_weight` (default ``n_repeats``:
         ``max(32, n_repeats)``; with 4 episodes the noisy negative side of swing.out's curve
@@ -396,10 +405,12 @@ def four_condition_report(
     -------
     Report
     """
-    validate_params("four_condition_report",
-                    [Key("n_episodes", int, 100, low=1), Key("start", float, 0.0, optional=True,
-                                                               finite=True)],
-                    {"n_episodes": n_episodes, "start": start})
+    validate_params("four_condition_report", [Key("n_episodes", int, 100, low=1)],
+                    {"n_episodes": n_episodes})
+    for name, value in (("start", start), ("baseline_start", baseline_start)):
+        if value is not None and not (isinstance(value, str) and value == "random"):
+            validate_params("four_condition_report", [Key(name, float, 0.0, finite=True)],
+                            {name: value})
     nets = [(label or str(net.key or "network"), net, conn_weights)]
     if baseline:
         base = fixed_topology_network(net.n_inputs, net.n_outputs, n_hidden=baseline_hidden,
@@ -413,10 +424,16 @@ def four_condition_report(
         tuning = None
         if given is None:
             cb = None if callback is None else (lambda rec, _l=row_label: callback(_l, rec))
-            row_start = start if start is not None and row_net is net else shared.weight
+            row_start = start if row_net is net else baseline_start
+            if row_start is None:
+                row_start = shared.weight
+            elif row_start == "random":
+                row_start = rng.normal(0.0, 0.5, row_net.n_connections)
+            kw = {"generations": generations, "n_repeats": n_repeats, **(tune_options or {})}
+            if row_net is not net:
+                kw.update(baseline_options or {})
             tuning = tune_weights(task, row_net, rng=rng, method=method, preset=preset,
-                                  options=options, start=row_start, generations=generations,
-                                  n_repeats=n_repeats, callback=cb, **(tune_options or {}))
+                                  options=options, start=row_start, callback=cb, **kw)
             weights = tuning.conn_weights
         else:
             weights = np.asarray(given, dtype=float)
@@ -426,7 +443,8 @@ def four_condition_report(
         rows.append(NetworkReport(row_label, row_net, shared, tuning, weights, conditions))
     settings: dict[str, Any] = {"method": method, "preset": preset,
                                 "start": "best shared weight" if start is None else start,
-                                "baseline_start": "best shared weight"}
+                                "baseline_start": ("best shared weight" if baseline_start is None
+                                                   else baseline_start)}
     tuned = [r.tuning for r in rows if r.tuning is not None]
     if tuned:
         settings.update({k: v for k, v in tuned[0].options.items() if k != "sigma"})

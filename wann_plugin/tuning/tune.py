@@ -413,5 +413,6 @@ def tune_weights(
         method=spec.name, conn_weights=best_w, validation_score=best_v, start_weights=x0,
         start_score=start_score, history=tuple(history), n_episodes=n_episodes, shared=shared,
         validation_seed=val_seed, n_validation=n_val, final_state=state,
-        options={**method_opts, **loop, **({"sigma": sigmas} if sigmas else {})},
+        options={**{k: o.default for k, o in spec.options().items()}, **method_opts, **loop,
+                 **({"sigma": sigmas} if sigmas else {})},
     )

@@ -1,0 +1,157 @@
+"""Write ``docs/results.rst`` from the small result files under ``results/``.
+
+Usage (from the repository root)::
+
+    python experiments/make_results_page.py            # writes docs/results.rst
+
+Reads, when present:
+
+* ``results/swingup/summary.json``: ``wann sweep`` over the seeds of the paper's settings;
+* ``results/swingup/baseline/report.json``: the fixed-topology row (``wann report``);
+* ``results/swingup/swing-out/tune.json``: ``wann tune --json`` on the reference champion;
+* ``results/swingup/swing-out/reference-weights.json``: the reference's own tuned weights;
+* ``results/<task>/classification.json``: ``experiments/classification_table.py``;
+* ``results/timings.json``: how long each command took.
+
+Nothing is recomputed: the docs build only reads these files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+CONDITIONS = ("random_weights", "random_shared_weight", "tuned_shared_weight", "tuned_weights")
+LABELS = ("Random weights", "Random shared weight", "Tuned shared weight", "Tuned weights")
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _cell(c: dict | None, digits: int = 0) -> str:
+    if c is None or c.get("mean") is None:
+        return "-"
+    std = c.get("std")
+    return f"{c['mean']:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        for j, cell in enumerate(row):
+            out.append(("   * - " if j == 0 else "     - ") + (cell or " "))
+    return out + [""]
+
+
+def swingup_section(timings: dict) -> list[str]:
+    summary = _load(RESULTS / "swingup" / "summary.json")
+    if summary is None:
+        return []
+    lines = ["Swing-up", "--------", ""]
+    n = len(summary["seeds"])
+    lines += [
+        f"{n} searches with the paper's settings (``examples/swingup/config.cfg``: population "
+        "192, 1024 generations), seeds " + ", ".join(str(s["seed"]) for s in summary["seeds"])
+        + f". Every champion is judged over {summary['n_episodes']} test episodes (seeds "
+        f"0..{summary['n_episodes'] - 1}, never used in the search or the tuning) under the "
+        "paper's four conditions; mean ± standard deviation over the episodes, then over the "
+        "seeds. The tuned weights come from ``wann tune``'s defaults ("
+        + ", ".join(f"{k}={v}" for k, v in summary["settings"].items()
+                    if k in ("method", "preset", "pop_size", "generations", "n_repeats"))
+        + ").", ""]
+    rows = []
+    for s in summary["seeds"]:
+        best = " (best)" if s["seed"] == summary["best_seed"] else ""
+        rows.append([f"seed {s['seed']}{best}", str(s["n_connections"])]
+                    + [_cell(s["conditions"].get(c)) for c in CONDITIONS])
+    agg = summary["over_seeds"]
+    rows.append(["mean ± sd over seeds", ""] + [_cell(agg.get(c)) for c in CONDITIONS])
+    paper = (summary.get("paper") or {}).get("WANN")
+    if paper:
+        rows.append(["paper (WANN)", ""] + [_cell(paper[c]) for c in CONDITIONS])
+    base = _load(RESULTS / "swingup" / "baseline" / "report.json")
+    if base is not None:
+        row = base["rows"][-1]
+        rows.append([f"our fixed topology ({row['label']})", str(row["n_connections"])]
+                    + [_cell(row["conditions"].get(c)) for c in CONDITIONS])
+        fixed = (base.get("paper") or {}).get("Fixed topology")
+        if fixed:
+            rows.append(["paper (fixed topology)", ""] + [_cell(fixed[c]) for c in CONDITIONS])
+    lines += _table(["Network", "Connections", *LABELS], rows)
+    lines += [".. image:: ../results/swingup/learning_curves.png",
+              "   :alt: best mean score per generation of each seed, mean and band", ""]
+    tune = _load(RESULTS / "swingup" / "swing-out" / "tune.json")
+    ref = _load(RESULTS / "swingup" / "swing-out" / "reference-weights.json")
+    if tune is not None:
+        t = tune["test"]
+        lines += [
+            "The reference champion ``swing.out`` tuned with ``wann tune``'s defaults (no "
+            f"options) scores **{t['mean']:.1f} ± {t['std']:.1f}** over 100 test episodes "
+            f"(start: validation {tune['start_validation_score']:.1f}; "
+            f"{tune['training_episodes']} training episodes, {tune['seconds']:.0f} s)"
+            + ("" if ref is None else
+               f"; the reference's own tuned weights score {ref['mean']:.1f} ± {ref['std']:.1f}")
+            + ".", ""]
+    if timings:
+        lines += ["Times (wall clock on the shared 2-core machine, several jobs at once):", ""]
+        lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith("swingup")] + [""]
+    return lines
+
+
+def classification_section(timings: dict) -> list[str]:
+    lines = []
+    for path in sorted(RESULTS.glob("*/classification.json")):
+        doc = _load(path)
+        task = doc["task"]
+        if not lines:
+            lines += ["Classification", "--------------", ""]
+        lines += [f"``{task}``: a champion with {doc['n_connections']} connections, "
+                  f"{doc['n_train']} training and {doc['n_test']} held-out images "
+                  "(accuracy in % on the held-out images).", ""]
+        rows = []
+        for key, label in (("random_weight", "Random weight"), ("ensemble", "Ensemble weights"),
+                           ("tuned_weight", "Tuned weight"),
+                           ("trained_weights", "Trained weights")):
+            rows.append([label, _cell(doc["rows"][key], 1), _cell(doc["paper"][key], 1)])
+        lines += _table(["Condition", "Ours", "Paper (MNIST 16x16)"], rows)
+        lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith(task)] + [""]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    global RESULTS
+    p = argparse.ArgumentParser(description="Write docs/results.rst from results/.")
+    p.add_argument("--results", default=str(RESULTS), help="results folder (default results/)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "results.rst"), help="page to write")
+    args = p.parse_args(argv)
+    RESULTS = Path(args.results)
+    timings = _load(RESULTS / "timings.json") or {}
+    notes = (RESULTS / "NOTES.rst").read_text() if (RESULTS / "NOTES.rst").is_file() else ""
+    lines = [
+        "Results: the paper's tables from our own searches",
+        "=================================================",
+        "",
+        ".. This page is generated by experiments/make_results_page.py from results/; "
+        "do not edit.",
+        "",
+        "Every number below comes from the small files under ``results/`` (stats, champions, "
+        "reports), written by the commands in ``results/README.md``; the docs build reads "
+        "them and reruns nothing.",
+        "",
+    ]
+    lines += swingup_section(timings)
+    lines += classification_section(timings)
+    if notes:
+        lines += [notes.rstrip(), ""]
+    Path(args.out).write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
