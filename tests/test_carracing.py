@@ -67,6 +67,19 @@ def test_pca_encoder_fit_is_seeded_cached_and_whitened(cache, tmp_path):
         PCAEncoder.fit(frames, 50)
 
 
+def test_the_compiled_encoder_equals_the_numpy_path(cache):
+    frames = random_driving_frames(N_FRAMES, seed=1)
+    enc = fit_pca_encoder(16, n_frames=N_FRAMES, seed=0, cache_dir=cache)
+    fast, plain = enc.encode_batch(frames), enc.encode_batch_numpy(frames)
+    assert np.abs(plain).max() > 1.0
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(enc.encode_batch(frames[7]), plain[7:8], rtol=0, atol=1e-12)
+    # float frames (not what the env renders) take the numpy path
+    np.testing.assert_allclose(enc.encode_batch(frames[:3].astype(float)), plain[:3], atol=1e-12)
+    with pytest.raises(TaskError, match=r"must have shape \(n, 96, 96, 3\), got \(2, 96, 96\)"):
+        enc.encode_batch(np.zeros((2, 96, 96), dtype=np.uint8))
+
+
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("WANN_PLUGIN_CACHE", str(tmp_path / "c"))
     assert default_cache_dir() == tmp_path / "c"

@@ -314,3 +314,23 @@ def test_sample_inputs_are_the_observations_the_network_saw():
     sub = task.sample_inputs(net, cw, seed=3, n=5)
     assert sub.shape == (5, 4) and all(any(np.array_equal(r, q) for q in x) for r in sub)
     np.testing.assert_array_equal(sub, task.sample_inputs(net, cw, seed=3, n=5))
+
+
+def test_networks_stepped_together_score_as_each_alone():
+    """The episodes of several networks run side by side, cut into batches anywhere (7 of a
+    network's 12 in one batch, 5 in the next), score exactly as each network alone; a network
+    whose outputs overflow at some weights ends only those episodes. LunarLander is a Box2D
+    env: every episode gets a fresh env."""
+    chain = [(2, 9)] + [(9 + k, 10 + k) for k in range(10)] + [(19, 20), (1, 21), (3, 22)]
+    overflow = WannNetwork.from_edges(8, 4, [1] * 9 + [11] * 11 + [1] * 4,
+                                      chain + [(4, 23), (5, 20)])
+    nets = [random_net(8, 4, 3, 0.5, seed=s) for s in range(3)] + [overflow]
+    task = GymTask("LunarLander-v3", max_steps=60, max_envs=7)
+    together = task.evaluate(nets, WEIGHTS, seed=2, n_repeats=2)
+    alone = GymTask("LunarLander-v3", max_steps=60)
+    for k, net in enumerate(nets):
+        np.testing.assert_array_equal(together[k], alone.evaluate([net], WEIGHTS, seed=2,
+                                                                  n_repeats=2)[0])
+    worst = together[3] == task.worst_score
+    assert worst.any() and not worst.all()
+    assert task.last_timings["n_envs"] == 48 and task.last_timings["steps"] <= 7 * 60

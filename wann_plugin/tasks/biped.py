@@ -36,11 +36,12 @@ class NoFallPenalty(gym.Wrapper):
 
         if not isinstance(env.unwrapped, BipedalWalker):
             raise TypeError(f"NoFallPenalty wraps a BipedalWalker, got {type(env.unwrapped).__name__}")
+        self._walker = env.unwrapped
 
     def step(self, action):
         from gymnasium.envs.box2d.bipedal_walker import MOTORS_TORQUE
 
-        walker = self.env.unwrapped
+        walker = self._walker
         prev_shaping = walker.prev_shaping
         obs, reward, terminated, truncated, info = self.env.step(action)
         if terminated and (walker.game_over or walker.hull.position[0] < 0):
@@ -55,7 +56,7 @@ class NoFallPenalty(gym.Wrapper):
 
 
 def make_biped_env(*, fall_penalty: bool = True, hardcore: bool = False,
-                   max_steps: int = 0) -> gym.Env:
+                   max_steps: int = 0, env_checker: bool = True) -> gym.Env:
     """BipedalWalker-v3 (or BipedalWalkerHardcore-v3), optionally without the fall penalty.
 
     Parameters
@@ -66,9 +67,12 @@ def make_biped_env(*, fall_penalty: bool = True, hardcore: bool = False,
         The hardcore terrain (stumps, pits, stairs).
     max_steps : int, default=0
         Time limit; ``0`` keeps gymnasium's (1600, hardcore 2000).
+    env_checker : bool, default=True
+        Keep gymnasium's passive env checker (``False``: the environments of a task's batch).
     """
     env_id = "BipedalWalkerHardcore-v3" if hardcore else "BipedalWalker-v3"
-    env = gym.make(env_id, **({"max_episode_steps": int(max_steps)} if max_steps > 0 else {}))
+    kwargs = {"max_episode_steps": int(max_steps)} if max_steps > 0 else {}
+    env = gym.make(env_id, disable_env_checker=not env_checker, **kwargs)
     return env if fall_penalty else NoFallPenalty(env)
 
 
@@ -133,6 +137,9 @@ class BipedTask(GymTask):
 
     def _env_label(self) -> str:
         return "BipedalWalkerHardcore-v3" if self.hardcore else "BipedalWalker-v3"
+
+    def _make_env(self, checked: bool = True) -> gym.Env:
+        return self.env_id(env_checker=checked)
 
     def __repr__(self) -> str:
         return (f"BipedTask(fall_penalty={self.fall_penalty}, hardcore={self.hardcore}, "

@@ -8,6 +8,7 @@ replace it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import numba
 import numpy as np
 
 from wann_plugin.tasks.base import TaskError, register_task
@@ -26,6 +28,7 @@ __all__ = ["CarRacingTask", "DefaultEncoder", "PCAEncoder", "default_cache_dir",
 
 _CACHE_VERSION = 1
 _CROP_ROWS = 84  # the reference's VAE saw the top 84 rows (the bottom 12 hold the dashboard)
+_N_FEATURES = _CROP_ROWS // 2 * 48 * 3  # 2x2-pooled RGB values of the crop
 
 
 def default_cache_dir() -> Path:
@@ -38,19 +41,47 @@ def default_cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "wann_plugin"
 
 
+def _as_frames(frames: np.ndarray) -> np.ndarray:
+    given = np.asarray(frames)
+    f = given[None] if given.ndim == 3 else given
+    if f.ndim != 4 or f.shape[1:] != (96, 96, 3):
+        raise TaskError(f"CarRacing frames must have shape (n, 96, 96, 3), got {given.shape}")
+    return f
+
+
 def frame_features(frames: np.ndarray) -> np.ndarray:
     """RGB frames ``(n, 96, 96, 3)`` uint8 -> ``(n, 6048)`` in [0, 1].
 
     The top 84 rows (no dashboard), averaged over 2x2 pixel blocks (42 x 48 x 3).
     """
-    f = np.asarray(frames)
-    if f.ndim == 3:
-        f = f[None]
-    if f.ndim != 4 or f.shape[1:] != (96, 96, 3):
-        raise TaskError(f"CarRacing frames must have shape (n, 96, 96, 3), got {f.shape}")
+    f = _as_frames(frames)
     crop = f[:, :_CROP_ROWS].astype(np.float64)
     pooled = crop.reshape(len(f), _CROP_ROWS // 2, 2, 48, 2, 3).mean(axis=(2, 4))
     return pooled.reshape(len(f), -1) / 255.0
+
+
+@numba.njit(cache=True)
+def _encode_frames(frames, mean, components_t, scale, out):
+    """``out[f] = ((frame_features(frames[f]) - mean) @ components_t) / scale`` for uint8
+    frames ``(n, 96, 96, 3)``, a frame at a time: each pooled value is computed as numpy does
+    (a sum of four integers, / 4, / 255, exact to the same bits) and added into all
+    components' sums at once, so the frame is read once and never copied to floats."""
+    n_comp = components_t.shape[1]
+    acc = np.empty(n_comp)
+    for f in range(frames.shape[0]):
+        acc[:] = 0.0
+        i = 0
+        for r in range(0, _CROP_ROWS, 2):
+            for c in range(0, 96, 2):
+                for ch in range(3):
+                    s = (float(frames[f, r, c, ch]) + float(frames[f, r, c + 1, ch])
+                         + float(frames[f, r + 1, c, ch]) + float(frames[f, r + 1, c + 1, ch]))
+                    v = s / 4.0 / 255.0 - mean[i]
+                    for j in range(n_comp):
+                        acc[j] += v * components_t[i, j]
+                    i += 1
+        for j in range(n_comp):
+            out[f, j] = acc[j] / scale[j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,8 +113,27 @@ class PCAEncoder:
         return self.encode_batch(np.asarray(frame)[None])[0]
 
     def encode_batch(self, frames: np.ndarray) -> np.ndarray:
-        """Frames ``(n, 96, 96, 3)`` -> ``(n, n_components)``."""
+        """Frames ``(n, 96, 96, 3)`` -> ``(n, n_components)``.
+
+        uint8 frames (what CarRacing renders) go through one compiled pass that pools and
+        projects each frame without a float copy of it (:func:`_encode_frames`; equal to
+        :meth:`encode_batch_numpy` to rounding); other dtypes take the numpy path.
+        """
+        f = _as_frames(frames)
+        if f.dtype != np.uint8 or self.mean.shape != (_N_FEATURES,):
+            return self.encode_batch_numpy(f)
+        out = np.empty((len(f), self.n_components))
+        _encode_frames(np.ascontiguousarray(f), self.mean, self._components_t, self.scale, out)
+        return out
+
+    def encode_batch_numpy(self, frames: np.ndarray) -> np.ndarray:
+        """:meth:`encode_batch` in numpy: :func:`frame_features`, centred, projected, scaled."""
         return ((frame_features(frames) - self.mean) @ self.components.T) / self.scale
+
+    @functools.cached_property
+    def _components_t(self) -> np.ndarray:
+        """``components.T`` as a C-contiguous ``(n_features, n_components)`` array."""
+        return np.ascontiguousarray(self.components.T, dtype=np.float64)
 
     @classmethod
     def fit(cls, frames: np.ndarray, n_components: int = 16) -> PCAEncoder:

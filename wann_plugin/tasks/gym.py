@@ -1,14 +1,16 @@
-"""Any gymnasium environment as a WANN task, run as one vectorised batch per network.
+"""Any gymnasium environment as a WANN task, run as batches of episodes stepped side by side.
 
-All episodes of one network (every shared weight times every repetition) run side by side in
-one :class:`gymnasium.vector.SyncVectorEnv`, with one batched network forward per time step.
+The episodes of a call (every network times every shared weight times every repetition) run
+in batches of up to ``max_envs`` environments, stepped in lockstep with one encoder call per
+step for the batch and one compiled forward per network (over its episodes still running).
 Repetition ``r`` resets its environments with seed ``seed + r`` (the reference's ``testInd``
-seeding), so every network and every weight of a call faces the same start states.
-"""
+seeding), so every network and every weight of a call faces the same start states. An
+episode's return does not depend on the batch it ran in."""
 
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +19,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import SyncVectorEnv
 from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 
 from wann_plugin.compiled import BatchedForward
@@ -56,50 +57,32 @@ vector's length up front; otherwise the task encodes one observation to find it.
 """
 
 
-class _OneEpisode(gym.Wrapper):
-    """Runs exactly one episode per reset inside a vector env.
-
-    Once the wrapped env ends its episode (terminated or truncated), or the task ends it with
-    :meth:`end`, every later ``step`` returns the last observation and reward 0 without
-    touching the env. The vector env is never told the episode ended, so it never auto-resets;
-    the task reads :attr:`ended` instead.
+class _EpisodeEnv:
+    """One environment slot of a batch: one episode per :meth:`reset`.
 
     Box2D environments (those with a ``world``) keep their physics world across resets, so an
     episode's return would depend on what the env ran before (and so on the batch and the
     worker). For them every episode after the first gets a freshly made env from
-    ``factory`` (about 3 ms for BipedalWalker, less than its reset), which makes a seed's
+    ``factory`` (about 2 ms for BipedalWalker, less than its reset), which makes a seed's
     return the same wherever it runs.
     """
 
-    def __init__(self, env: gym.Env, factory: Callable[[], gym.Env] | None = None):
-        super().__init__(env)
-        self.ended = False
-        self._last_obs: Any = None
-        self._factory = factory if hasattr(env.unwrapped, "world") else None
-        self._used = False
+    def __init__(self, factory: Callable[[], gym.Env]):
+        self.factory = factory
+        self.env = factory()
+        self.remake = hasattr(self.env.unwrapped, "world")
+        self.used = False
 
-    def reset(self, **kwargs):
-        self.ended = False
-        if self._factory is not None and self._used:
+    def reset(self, seed: int) -> Any:
+        """The first observation of a new episode."""
+        if self.remake and self.used:
             self.env.close()
-            self.env = self._factory()
-        self._used = True
-        obs, info = self.env.reset(**kwargs)
-        self._last_obs = obs
-        return obs, info
+            self.env = self.factory()
+        self.used = True
+        return self.env.reset(seed=seed)[0]
 
-    def step(self, action):
-        if self.ended:
-            return self._last_obs, 0.0, False, False, {}
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._last_obs = obs
-        if terminated or truncated:
-            self.ended = True
-        return obs, reward, False, False, info
-
-    def end(self) -> None:
-        """Stop this episode now (the network produced a non-finite action)."""
-        self.ended = True
+    def close(self) -> None:
+        self.env.close()
 
 
 def _parse_env_kwargs(env_kwargs: dict | str) -> dict:
@@ -171,9 +154,8 @@ class GymTask(Task):
         libm instead of the SIMD polynomials of :mod:`wann_plugin.compiled` (which agree with
         numpy to 1-2 ulp), as every task does.
     max_envs : int, default=256
-        Most episodes in one vector env. A network's episodes (weights x repetitions) run as
-        one batch up to this size, and as consecutive batches beyond it (long evaluations such
-        as ``summary`` over 100 episodes); the scores do not depend on it.
+        Most episodes stepped side by side. The episodes of a call (networks x weights x
+        repetitions) run in consecutive batches of this size; the scores do not depend on it.
 
     Observation
         The network's inputs, per space: ``Box`` of one dimension as is (as float64);
@@ -246,9 +228,10 @@ class GymTask(Task):
         if encoder is not None and not callable(encoder):
             raise TaskError(f"encoder must be callable (one observation -> vector), got {encoder!r}")
         self._requested_max_steps = int(max_steps)
-        self._vec: dict[int, SyncVectorEnv] = {}
-        #: Seconds spent in the network forward, the encoder and the env steps by the last
-        #: :meth:`evaluate` / :meth:`evaluate_weights` call, and steps taken (for benchmarks).
+        self._pool: list[_EpisodeEnv] = []
+        #: Seconds spent in the network forward, the encoder, the env steps and the env resets
+        #: (``reset_s``, with making the envs) by the last :meth:`evaluate` /
+        #: :meth:`evaluate_weights` call, and steps taken (for benchmarks).
         self.last_timings: dict[str, float] = {}
 
         probe = self._make_env()
@@ -268,12 +251,16 @@ class GymTask(Task):
         return self.env_id if isinstance(self.env_id, str) else getattr(
             self.env_id, "__name__", repr(self.env_id))
 
-    def _make_env(self) -> gym.Env:
-        """One environment, with the requested time limit."""
+    def _make_env(self, checked: bool = True) -> gym.Env:
+        """One environment, with the requested time limit. ``checked=False`` leaves out
+        gymnasium's passive env checker (the environments of a batch: the first env the task
+        made was checked)."""
         if isinstance(self.env_id, str):
             kwargs = dict(self.env_kwargs)
             if self._requested_max_steps > 0:
                 kwargs["max_episode_steps"] = self._requested_max_steps
+            if not checked:
+                kwargs["disable_env_checker"] = True
             try:
                 return gym.make(self.env_id, **kwargs)
             except gym.error.Error as exc:
@@ -448,100 +435,122 @@ class GymTask(Task):
         return BatchedForward(net, weights=weights, conn_weights=conn_weights,
                               engine=self.engine, exact_math=self.exact_math)
 
-    def _vector_env(self, n_envs: int) -> SyncVectorEnv:
-        vec = self._vec.get(n_envs)
-        if vec is None:
-            while len(self._vec) >= 2:  # keep at most two batch sizes open
-                self._vec.pop(next(iter(self._vec))).close()
-            vec = SyncVectorEnv([lambda: _OneEpisode(self._make_env(), self._make_env)] * n_envs,
-                                copy=False)
-            self._vec[n_envs] = vec
-        return vec
+    def _env_pool(self, n_envs: int) -> list[_EpisodeEnv]:
+        """``n_envs`` environment slots, made on first use and kept for later batches."""
+        pool = self.__dict__.setdefault("_pool", [])  # tasks pickled before the pool existed
+        while len(pool) < n_envs:
+            pool.append(_EpisodeEnv(functools.partial(self._make_env, checked=False)))
+        return pool[:n_envs]
 
-    def _rollouts(self, forward: BatchedForward, n_groups: int, n_repeats: int,
+    def _episodes(self, forwards: Sequence[BatchedForward], n_groups: int, n_repeats: int,
                   seed: int) -> np.ndarray:
-        """One episode per (group, repetition), in one vector env (or in batches of at most
-        :attr:`max_envs` episodes when there are more).
+        """One episode per (network, group, repetition), in batches of at most
+        :attr:`max_envs` episodes.
 
-        Episode ``e = group * n_repeats + r`` uses weight column ``group`` of ``forward`` and
-        resets with seed ``seed + r``. Returns the returns ``(n_groups, n_repeats)``.
+        Episode ``e = (k * n_groups + group) * n_repeats + r`` runs network ``forwards[k]``
+        with weight column ``group`` and resets with seed ``seed + r``. Returns the returns
+        ``(len(forwards), n_groups, n_repeats)``.
         """
-        n_envs = n_groups * n_repeats
-        w_col = np.repeat(np.arange(n_groups), n_repeats)
-        seeds = np.tile(int(seed) + np.arange(n_repeats), n_groups)
+        n_nets = len(forwards)
+        per_net = n_groups * n_repeats
+        n_envs = n_nets * per_net
+        env_net = np.repeat(np.arange(n_nets), per_net)
+        w_col = np.tile(np.repeat(np.arange(n_groups), n_repeats), n_nets)
+        seeds = np.tile(int(seed) + np.arange(n_repeats), n_nets * n_groups)
         total = np.empty(n_envs)
-        timings = {"forward_s": 0.0, "encode_s": 0.0, "env_s": 0.0, "steps": 0.0,
-                   "n_envs": float(n_envs)}
+        timings = {"forward_s": 0.0, "encode_s": 0.0, "env_s": 0.0, "reset_s": 0.0,
+                   "steps": 0.0, "n_envs": float(n_envs)}
         for lo in range(0, n_envs, self.max_envs):
             hi = min(lo + self.max_envs, n_envs)
-            total[lo:hi] = self._run_batch(forward, w_col[lo:hi], seeds[lo:hi], timings)
+            total[lo:hi] = self._run_batch(forwards, env_net[lo:hi], w_col[lo:hi],
+                                           seeds[lo:hi], timings)
         self.last_timings = timings
-        return total.reshape(n_groups, n_repeats)
+        return total.reshape(n_nets, n_groups, n_repeats)
 
-    def _run_batch(self, forward: BatchedForward, w_col: np.ndarray, seeds: np.ndarray,
-                   timings: dict[str, float], record: list | None = None) -> np.ndarray:
-        """Returns of ``len(seeds)`` episodes run side by side in one vector env; with
-        ``record``, the network inputs of the episodes still running are appended to it."""
+    def _run_batch(self, forwards: Sequence[BatchedForward], env_net: np.ndarray,
+                   w_col: np.ndarray, seeds: np.ndarray, timings: dict[str, float],
+                   record: list | None = None) -> np.ndarray:
+        """Returns of ``len(seeds)`` episodes stepped side by side: episode ``i`` runs
+        ``forwards[env_net[i]]`` (``env_net`` sorted) with weight column ``w_col[i]``. Each
+        step encodes the observations of the episodes still running in one call and runs one
+        forward per network over them; with ``record``, those inputs are appended to it."""
         n_envs = len(seeds)
-        rows = np.arange(n_envs)
-        vec = self._vector_env(n_envs)
-        obs, _ = vec.reset(seed=[int(v) for v in seeds])
+        space = self.observation_space
+        t_reset = time.perf_counter()
+        pool = self._env_pool(n_envs)
+        obs = concatenate(space, [pool[i].reset(int(seeds[i])) for i in range(n_envs)],
+                          create_empty_array(space, n=n_envs))
+        timings["reset_s"] = timings.get("reset_s", 0.0) + time.perf_counter() - t_reset
         total = np.zeros(n_envs)
         failed = np.zeros(n_envs, dtype=bool)
-        ended = np.zeros(n_envs, dtype=bool)
+        active = np.arange(n_envs)  # the episodes still running, in order; obs holds theirs
         t_fwd = t_enc = t_env = 0.0
         steps = 0
         for _ in range(self.max_steps):
             t0 = time.perf_counter()
             x = self._encode_batch(obs)
             if record is not None:
-                record.append(np.array(x[~ended], dtype=float))
+                record.append(np.array(x, dtype=float))
             t1 = time.perf_counter()
-            y = forward(x, rows, w_col)
+            y = self._forward_active(forwards, x, env_net[active], w_col[active])
             t2 = time.perf_counter()
-            bad = ~np.all(np.isfinite(y), axis=1) & ~ended
-            if bad.any():
-                failed |= bad
-                for i in np.flatnonzero(bad):
-                    vec.envs[i].end()
-                ended |= bad
-                y = np.where(np.isfinite(y), y, 0.0)
-            obs, reward, _, _, _ = vec.step(self.map_actions(y))
+            ok = np.all(np.isfinite(y), axis=1)
+            if not ok.all():  # a non-finite output ends that episode, scored worst
+                failed[active[~ok]] = True
+                active, y = active[ok], y[ok]
+            actions = self.map_actions(y)
+            running, new_obs = [], []
+            for j, i in enumerate(active):
+                o, reward, terminated, truncated, _ = pool[i].env.step(actions[j])
+                total[i] += reward
+                if not (terminated or truncated):
+                    running.append(j)
+                    new_obs.append(o)
             t3 = time.perf_counter()
             t_enc += t1 - t0
             t_fwd += t2 - t1
             t_env += t3 - t2
             steps += 1
-            active = ~ended
-            total[active] += reward[active]
-            ended = np.fromiter((e.ended for e in vec.envs), dtype=bool, count=n_envs)
-            if ended.all():
+            active = active[running]
+            if len(active) == 0:
                 break
+            obs = concatenate(space, new_obs, create_empty_array(space, n=len(new_obs)))
         failed |= ~np.isfinite(total)
         total[failed] = self.worst_score
         for key, value in (("forward_s", t_fwd), ("encode_s", t_enc), ("env_s", t_env),
                            ("steps", steps)):
-            timings[key] += value
+            timings[key] = timings.get(key, 0.0) + value
         return total
+
+    @staticmethod
+    def _forward_active(forwards: Sequence[BatchedForward], x: np.ndarray, nets: np.ndarray,
+                        w_col: np.ndarray) -> np.ndarray:
+        """Outputs for the rows of ``x``: row ``e`` through ``forwards[nets[e]]`` (``nets``
+        sorted) with weight column ``w_col[e]``; one call per network."""
+        x = np.asarray(x, dtype=np.float64)
+        x_t = np.ascontiguousarray(x.T)
+        cuts = np.flatnonzero(np.diff(nets)) + 1
+        starts = np.concatenate(([0], cuts))
+        ends = np.concatenate((cuts, [len(nets)]))
+        y = np.empty((len(nets), forwards[0].net.n_outputs))
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            y[a:b] = forwards[nets[a]](x, np.arange(a, b), w_col[a:b], x_t=x_t)
+        return y
 
     # ------------------------------------------------------------------ Task API
     def evaluate(self, nets: Sequence[WannNetwork], weights: np.ndarray, *, seed: int,
                  n_repeats: int = 1) -> np.ndarray:
         """Returns of every network at every shared weight: ``(n_nets, n_weights, n_repeats)``.
 
-        All ``n_weights * n_repeats`` episodes of one network run as one vector-env batch.
+        The episodes of all networks run in batches of :attr:`max_envs`, stepped side by side.
         """
         w = self.check_call(weights, n_repeats)
-        out = np.empty((len(nets), len(w), n_repeats))
-        timings: dict[str, float] = {}
-        for k, net in enumerate(nets):
+        for net in nets:
             self.check_network(net)
-            out[k] = self._rollouts(self.forward(net, weights=w), len(w), n_repeats,
-                                    seed)
-            for key, v in self.last_timings.items():
-                timings[key] = timings.get(key, 0.0) + v
-        self.last_timings = timings
-        return out
+        if not nets:
+            return np.empty((0, len(w), n_repeats))
+        return self._episodes([self.forward(net, weights=w) for net in nets], len(w),
+                              n_repeats, seed)
 
     def evaluate_weights(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                          n_repeats: int = 1) -> np.ndarray:
@@ -549,8 +558,8 @@ class GymTask(Task):
         ``(n_sets, n_repeats)``."""
         self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
-        return self._rollouts(self.forward(net, conn_weights=cw), cw.shape[0],
-                              n_repeats, seed)
+        return self._episodes([self.forward(net, conn_weights=cw)], cw.shape[0], n_repeats,
+                              seed)[0]
 
     def sample_inputs(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                       n: int) -> np.ndarray:
@@ -563,7 +572,8 @@ class GymTask(Task):
                             f"{net.n_connections} connections")
         seen: list[np.ndarray] = []
         timings = dict.fromkeys(("forward_s", "encode_s", "env_s", "steps"), 0.0)
-        self._run_batch(self.forward(net, conn_weights=cw), np.zeros(1, dtype=int),
+        zero = np.zeros(1, dtype=np.int64)
+        self._run_batch([self.forward(net, conn_weights=cw)], zero, zero,
                         np.array([int(seed)]), timings, record=seen)
         return subsample_rows(np.concatenate(seen, axis=0), n, seed)
 
@@ -616,14 +626,15 @@ class GymTask(Task):
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Close the cached vector environments (they are rebuilt on the next call)."""
-        for vec in self._vec.values():
-            vec.close()
-        self._vec = {}
+        """Close the cached environments (they are made again on the next call)."""
+        for slot in self.__dict__.get("_pool", []):
+            slot.close()
+        self._pool = []
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_vec"] = {}  # environments are rebuilt in the worker
+        state["_pool"] = []  # environments are made again in the worker
+        state.pop("_vec", None)
         return state
 
     def __del__(self):
