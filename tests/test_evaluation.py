@@ -139,3 +139,22 @@ def test_wrong_score_shape_is_reported_per_genome():
     _, failures = WannEvaluator(BadShape()).score({n.key: n for n in random_networks(2)}, 0)
     assert set(failures) == {1, 2}
     assert "returned scores of shape (1, 2), expected (n_nets, n_weights, n_repeats)" in failures[1]
+
+
+def test_write_back_all_equals_write_back_genome_by_genome():
+    from types import SimpleNamespace
+
+    from wann_plugin.evaluation import WannEvaluator as Ev
+
+    rng = np.random.default_rng(3)
+    scores = [rng.normal(size=(6, 3)) * 10.0 ** rng.integers(-3, 4) for _ in range(50)]
+    nets = [SimpleNamespace(n_connections=int(rng.integers(0, 99))) for _ in scores]
+    one = [SimpleNamespace() for _ in scores]
+    many = [SimpleNamespace() for _ in scores]
+    for g, n, s in zip(one, nets, scores):
+        Ev.write_back(g, n, s)
+    ev = Ev.__new__(Ev)
+    ev.write_back_all(many, nets, scores)
+    for a, b in zip(one, many):
+        assert a.objectives == b.objectives and a.fitness == b.fitness
+        assert type(b.objectives.mean) is float and type(b.objectives.per_weight[0]) is float

@@ -306,8 +306,8 @@ class WannEvaluator(BaseReporter):
 
         failures = self._score_into(todo, seed, keep)
         worst = np.full((len(self.weights), self.n_repeats), float(self.task.worst_score))
-        for gid, genome in genomes:
-            self.write_back(genome, nets[gid], scores.get(gid, worst))
+        self.write_back_all([g for _, g in genomes], [nets[gid] for gid, _ in genomes],
+                            [scores.get(gid, worst) for gid, _ in genomes])
         self.generation = generation + 1
         self.last_seconds = time.perf_counter() - start
         self.last_stats["reused"] = len(nets) - len(todo)
@@ -442,3 +442,22 @@ class WannEvaluator(BaseReporter):
             per_weight=tuple(float(v) for v in per_weight),
         )
         genome.fitness = genome.objectives.mean
+
+    def write_back_all(self, genomes: Sequence, nets: Sequence[WannNetwork],
+                       scores: Sequence[np.ndarray]) -> None:
+        """:meth:`write_back` for a population at once (the same values, one numpy pass).
+
+        A subclass that overrides :meth:`write_back` has it called genome by genome.
+        """
+        if type(self).write_back is not WannEvaluator.write_back or not genomes:
+            for genome, net, s in zip(genomes, nets, scores, strict=True):
+                self.write_back(genome, net, s)
+            return
+        per_weight = np.asarray(np.stack(scores), dtype=float).mean(axis=-1)  # (n, n_weights)
+        means = per_weight.mean(axis=1).tolist()
+        maxes = per_weight.max(axis=1).tolist()
+        for genome, net, row, mean, top in zip(genomes, nets, per_weight.tolist(), means, maxes,
+                                               strict=True):
+            genome.objectives = Objectives(mean=mean, max=top, n_connections=net.n_connections,
+                                           per_weight=tuple(row))
+            genome.fitness = mean
