@@ -120,7 +120,8 @@ class PCAEncoder:
         :meth:`encode_batch_numpy` to rounding); other dtypes take the numpy path.
         """
         f = _as_frames(frames)
-        if f.dtype != np.uint8 or self.mean.shape != (_N_FEATURES,):
+        if (f.dtype != np.uint8 or self.mean.shape != (_N_FEATURES,)
+                or self.components.shape[1:] != (_N_FEATURES,)):
             return self.encode_batch_numpy(f)
         out = np.empty((len(f), self.n_components))
         _encode_frames(np.ascontiguousarray(f), self.mean, self._components_t, self.scale, out)
