@@ -189,3 +189,25 @@ def test_a_failed_rename_cleans_up_its_temporary_file(tmp_path):
         atomic_write_bytes(target, b"new contents")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["champion.json"]
     assert (target / "keep").read_text() == "x"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda nd: nd.update(connection_keys=nd["connection_keys"][:-1]),
+     r"connection_keys has \d+ entries for \d+ connections"),
+    (lambda nd: nd.update(conn_weights=["a"] * len(nd["connections"])),
+     "conn_weights must be a list of numbers"),
+    (lambda nd: nd.update(conn_weights=[float("nan")] * len(nd["connections"])),
+     "conn_weights must be finite numbers"),
+    (lambda nd: nd.pop("nodes"), "missing key 'nodes'"),
+])
+def test_malformed_json_networks_are_named(tmp_path, change, message):
+    from wann_plugin.network import WannNetwork
+
+    net = WannNetwork.from_edges(2, 1, [1, 1, 1, 1], [(0, 3), (1, 3), (2, 3)])
+    path = save_network(tmp_path / "n.json", net)
+    doc = json.loads(path.read_text())
+    change(doc["network"])
+    path.write_text(json.dumps(doc))
+    with pytest.raises(NetworkFileError, match=message) as err:
+        load_network(path)
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)

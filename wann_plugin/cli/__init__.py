@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from wann_plugin.tasks.base import TaskError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    command_line = ["wann", *argv]
     try:
         argv, modules = _take_imports(argv)
         for spec in modules:
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"value (see wann {command} --help)".rstrip(), file=sys.stderr)
             return 2
     args = parser.parse_args(_join_negative_values(argv))
+    args.command_line = command_line
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError, NetworkFileError, NetworkError, TaskError) as exc:

@@ -131,9 +131,12 @@ def tuning_kwargs(args) -> dict:
     method = get_tuning_method(args.method)
     known = method.options()
     items = parse_task_options(args.option, flag="--option")
-    for flag, key in ((args.pop_size, "pop_size"), (args.sigma, "sigma")):
+    origin = {key: f"--option {key}={value}" for key, value in items.items()}
+    for flag, key, name in ((args.pop_size, "pop_size", "--pop-size"),
+                            (args.sigma, "sigma", "--sigma")):
         if flag is not None:
             items[key] = str(flag)
+            origin[key] = f"{name} {flag!r}"
     options: dict[str, Any] = {}
     kw: dict[str, Any] = {"method": args.method, "preset": args.preset, "options": options}
     try:
@@ -146,7 +149,9 @@ def tuning_kwargs(args) -> dict:
                 method.split({key: None}, where="--option")  # raises with a close match
         method.resolve(options, args.preset)
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        message = " ".join(str(exc).split())
+        source = next((text for key, text in origin.items() if key in message), None)
+        raise CliError(f"{source}: {message}" if source else message) from None
     for name, key, low in (("generations", "generations", 0), ("repeats", "n_repeats", 1),
                            ("validation_episodes", "n_validation", 1),
                            ("restarts", "restarts", 0)):

@@ -100,7 +100,8 @@ def _cmd_run(args) -> int:
             run_search(config, generations, out_dir=out, seed=args.seed, evaluator=evaluator,
                        champion_episodes=args.champion_episodes,
                        checkpoint_every=args.checkpoint_every, resume=checkpoint,
-                       run_info={"command": shlex.join(["wann", *sys.argv[1:]])})
+                       run_info={"command": shlex.join(args.command_line)},
+                       stream=sys.stdout)
             clean = True
         except BaseException:
             if isinstance(executor, ProcessPool):
