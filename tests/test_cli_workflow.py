@@ -131,3 +131,15 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tmp_path):
     assert lines[0].startswith("gen    0") and "left)" in lines[0]
     assert lines[-1].startswith("done in ")
     assert ProgressReporter(stream=_Terminal(), total=None)._tty is False
+
+
+def test_the_workflow_example_script_runs(tmp_path):
+    script = ROOT / "examples" / "cli" / "workflow.sh"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+           "WANN": f"{sys.executable} -m wann_plugin.cli", "OUT": str(tmp_path / "p"),
+           "GENERATIONS": "2", "POP": "8", "TUNE_GENERATIONS": "1"}
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "p" / "champion.cma.json").is_file()
+    assert proc.stdout.count("mean over weights") == 1 and "tuned weights: mean" in proc.stdout
