@@ -1,8 +1,9 @@
 """The performance page's figures, from the benchmarks' JSON kept in ``data/``.
 
-``data/bench_swingup.json`` is ``benchmarks/bench_swingup.py --json`` and
-``data/bench_generation.json`` is ``benchmarks/bench_generation.py --json --generations 50``;
-``regenerate.py`` re-measures both. ``build.py`` calls :func:`main`.
+``data/bench_swingup.json`` is ``benchmarks/bench_swingup.py --json``,
+``data/bench_episode.json`` ``benchmarks/bench_episode.py --json`` and
+``data/bench_search.json`` ``benchmarks/bench_search.py --tasks swingup digits
+--generations 2 --json``; ``regenerate.py`` re-measures them. ``build.py`` calls :func:`main`.
 """
 
 from __future__ import annotations
@@ -41,26 +42,33 @@ def size_and_population(swing: dict, out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
-def parts(gen: dict, out: Path) -> None:
-    rows = gen["generations"]
-    g = np.array([r["generation"] for r in rows])
-    fig, ax = _fig()
-    bottom = np.zeros(len(rows))
-    for key, label in (("evaluate_s", "evaluation (compile, episodes)"),
-                       ("reproduce_s", "reproduction (rank, cull, breed)"),
-                       ("speciate_s", "speciation"), ("other_s", "neat-python loop, reports")):
-        vals = np.array([max(r[key], 0.0) for r in rows])
-        ax.bar(g, vals, bottom=bottom, label=label, width=0.9)
-        bottom += vals
-    ax.set_xlabel("generation")
-    ax.set_ylabel("seconds")
-    ax.set_title("one generation of the quick swing-up search (population 128)")
-    ax.legend(fontsize="small")
+PARTS = (("evaluation", "evaluation (episodes, forward passes)"),
+         ("compile", "compile genomes, write back"),
+         ("reproduction", "reproduction (copy, mutate)"),
+         ("ranking", "Pareto ranking"),
+         ("bookkeeping", "speciation, reports, snapshot"))
+
+
+def parts(search: dict, out: Path) -> None:
+    """Each task's seconds per generation (CPU), split into parts, as bars of shares."""
+    rows = search["rows"]
+    fig, ax = _fig((7.2, 1.6 + 0.5 * len(rows)))
+    names = [f"{r['task']} (pop {r['pop_size']}): {r['seconds_per_generation']:.2f} s"
+             for r in rows]
+    left = np.zeros(len(rows))
+    for key, label in PARTS:
+        share = np.array([100 * max(r["parts"][key], 0.0) / r["seconds_per_generation"]
+                          for r in rows])
+        ax.barh(names, share, left=left, label=label)
+        left += share
+    ax.invert_yaxis()
+    ax.set_xlabel("share of a generation's CPU time (%)")
+    ax.set_xlim(0, 100)
+    fig.legend(fontsize="x-small", loc="outside lower center", ncol=3)
     fig.savefig(out, dpi=110)
 
 
-def episode(gen: dict, out: Path) -> None:
-    e = gen["one_episode"]
+def episode(e: dict, out: Path) -> None:
     labels = ["wann_plugin engine", "reference code (reported)", "neat-python\nFeedForwardNetwork",
               "wann_plugin numpy path\n(one row per call)"]
     vals = [e["engine_ms"], e["reference_ms"], e["neat_python_ms"], e["numpy_ms"]]
@@ -77,13 +85,8 @@ def episode(gen: dict, out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
-def numbers(swing: dict, gen: dict, out: Path) -> None:
+def numbers(swing: dict, e: dict, search: dict, out: Path) -> None:
     """The key figures as a reST table (included by ``performance.rst``)."""
-    e = gen["one_episode"]
-    rows = gen["generations"]
-    late = rows[len(rows) // 2:]
-    mean = {k: float(np.mean([r[k] for r in late]))
-            for k in ("evaluate_s", "reproduce_s", "speciate_s", "other_s", "total_s")}
     items = [
         ("one swing-up episode, swing.out, engine", f"{e['engine_ms']:.2f} ms"),
         ("the same, reference code (reported)", f"about {e['reference_ms']:.0f} ms"),
@@ -93,14 +96,11 @@ def numbers(swing: dict, gen: dict, out: Path) -> None:
         ("engine vs neat-python (steps per second)", f"{swing['ratio_vs_neat_python']:.0f}x"),
         ("engine with exact_math=True: steps per second",
          f"{swing['exact_math_steps_per_s']:,.0f} ({swing['ratio_vs_exact_math']:.1f}x fewer)"),
-        ("one generation, 192 networks x 18 episodes",
-         f"{swing['generation_s']:.2f} s wall, {swing['generation_cpu_s']:.2f} s CPU"),
-        (f"quick search, generations {late[0]['generation']}-{late[-1]['generation']}: "
-         "evaluation", f"{mean['evaluate_s'] * 1e3:.0f} ms of {mean['total_s'] * 1e3:.0f} ms"),
-        ("quick search, same generations: reproduction", f"{mean['reproduce_s'] * 1e3:.0f} ms"),
-        ("quick search, same generations: speciation and the rest",
-         f"{(mean['speciate_s'] + mean['other_s']) * 1e3:.1f} ms"),
     ]
+    for r in search["rows"]:
+        items.append((f"{r['task']}, population {r['pop_size']}, early generation (CPU)",
+                      f"{r['seconds_per_generation']:.2f} s, "
+                      f"{r['mean_connections']:.0f} connections/net"))
     width = max(len(a) for a, _ in items)
     vwidth = max(len(b) for _, b in items)
     rule = "=" * width + "  " + "=" * vwidth
@@ -111,10 +111,10 @@ def numbers(swing: dict, gen: dict, out: Path) -> None:
 
 
 def main(out_dir: Path) -> None:
-    swing_path, gen_path = DATA / "bench_swingup.json", DATA / "bench_generation.json"
-    swing = json.loads(swing_path.read_text())
-    gen = json.loads(gen_path.read_text())
+    swing = json.loads((DATA / "bench_swingup.json").read_text())
+    one = json.loads((DATA / "bench_episode.json").read_text())
+    search = json.loads((DATA / "bench_search.json").read_text())
     size_and_population(swing, out_dir / "performance_size.png")
-    parts(gen, out_dir / "performance_parts.png")
-    episode(gen, out_dir / "performance_episode.png")
-    numbers(swing, gen, out_dir / "performance_numbers.rst")
+    parts(search, out_dir / "performance_parts.png")
+    episode(one, out_dir / "performance_episode.png")
+    numbers(swing, one, search, out_dir / "performance_numbers.rst")

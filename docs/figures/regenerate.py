@@ -1,6 +1,6 @@
 """Regenerate the cached results the docs' figures and the quickstart's output are made from.
 
-    PYTHONPATH=. python docs/figures/regenerate.py        # from the repository root; ~2 min
+    PYTHONPATH=. python docs/figures/regenerate.py        # from the repository root; ~5 min
 
 It runs, as a user would, the quick swing-up search of the quickstart (``wann run``, the
 packaged config, seed 1, 100 generations) and ``wann evaluate`` on its champion, and keeps in
@@ -10,8 +10,8 @@ by ``.``; ``quickstart_run_excerpt.txt`` keeps the first and last generations, a
 wider than the docs' 88-character code box are wrapped at a space).
 ``docs/figures/build.py`` (run by ``conf.py`` on every docs build) draws from these files,
 so the docs build never runs a search. It also measures the performance page's benchmarks
-(``benchmarks/bench_swingup.py --json``, ``benchmarks/bench_generation.py --json``) into
-``bench_*.json``.
+(``benchmarks/bench_swingup.py``, ``bench_episode.py`` and ``bench_search.py``, a few
+minutes together) into ``bench_*.json``.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ def main() -> None:
     evaluate = evaluate.replace("docs/figures/data/", "wann-out/")
     (DATA / "quickstart_evaluate.txt").write_text(wrap(
         "$ wann evaluate wann-out/champion.json --task swingup --episodes 100\n" + evaluate))
-    # the performance page's measurements (about a minute each)
+    # the performance page's measurements
     (DATA / "bench_swingup.json").write_text(wann_script("benchmarks/bench_swingup.py",
                                                          "--json"))
-    (DATA / "bench_generation.json").write_text(wann_script(
-        "benchmarks/bench_generation.py", "--json", "--generations", "50"))
+    (DATA / "bench_episode.json").write_text(wann_script("benchmarks/bench_episode.py",
+                                                         "--json"))
+    (DATA / "bench_search.json").write_text(wann_script(
+        "benchmarks/bench_search.py", "--tasks", "swingup", "digits", "--generations", "2",
+        "--json"))
     print(f"wrote {', '.join(sorted(p.name for p in DATA.iterdir()))} to {DATA}")
 
 
