@@ -54,10 +54,12 @@ def test_render_and_show_read_the_task_a_run_recorded(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["render", "NET", "--out", "x.gif"], "does not record its task; pass --task NAME"),
+    (["render", "NET", "--out", "x.gif"], "records no task; give --task"),
     (["render", "NET", "--task", "swingup", "--out", "x.webm"], "use a .gif or .mp4"),
     (["show", "NET", "--task", "swingup", "--grid", "1:0:0.1"], "need HIGH > LOW"),
     (["render", "missing.out", "--task", "swingup"], "missing.out: no such network file"),
+    (["show", "NET", "--task", "swingup", "--compare", "nothing.json"],
+     "nothing.json: no such network file"),
 ])
 def test_one_line_errors(tmp_path, args, message):
     args = [str(reference_path("swing.out")) if a == "NET" else a for a in args]

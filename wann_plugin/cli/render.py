@@ -8,6 +8,7 @@ from wann_plugin.cli._common import (
     CliError,
     add_network_argument,
     add_task_arguments,
+    task_and_network,
     weights_value,
 )
 
@@ -17,12 +18,9 @@ __all__ = ["add_parser"]
 def _cmd_render(args) -> int:
     import numpy as np
 
-    from wann_plugin.cli._watch import load_for_task
     from wann_plugin.render import RenderError, render
 
-    if not Path(args.network).is_file():
-        raise CliError(f"{args.network}: no such network file")
-    task, loaded = load_for_task(args.network, args.task, args.task_option)
+    task, loaded, _, _ = task_and_network(args)
     out = Path(args.out or Path(args.network).stem + ".gif")
     conn_weights = None
     if args.weight is not None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wann_plugin.cli._common import CliError, add_network_argument, add_task_arguments
+from wann_plugin.cli._common import (
+    CliError,
+    add_network_argument,
+    add_task_arguments,
+    task_and_network,
+)
 
 __all__ = ["add_parser"]
 
@@ -22,15 +27,11 @@ def _grid(text: str):
 
 
 def _cmd_show(args) -> int:
-    from wann_plugin.cli._watch import load_for_task
     from wann_plugin.io import load_network
     from wann_plugin.render import RenderError
     from wann_plugin.show import show_page
 
-    for path in [args.network, *([args.compare] if args.compare else [])]:
-        if not Path(path).is_file():
-            raise CliError(f"{path}: no such network file")
-    task, loaded = load_for_task(args.network, args.task, args.task_option)
+    task, loaded, _, _ = task_and_network(args)
     nets, labels = [loaded.net], [Path(args.network).name]
     if args.compare:
         other = load_network(args.compare, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
