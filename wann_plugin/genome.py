@@ -24,7 +24,12 @@ Genome layout (the contract :meth:`WannNetwork.from_genome` relies on):
   hidden nodes. ``node.activation`` is a WANN activation *name*; bias 0, response 1,
   aggregation ``sum``.
 - Connection genes ``(in, out)`` with ``enabled``, ``weight = 1.0`` and an ``innovation`` from
-  ``genome_config.innovation_tracker``.
+  ``genome_config.innovation_tracker``. ``connections`` is a mapping over all of them, but the
+  initial connections that are disabled are *dormant*: present, disabled, re-enabled by the
+  enable operator like any other gene, without an object each (reading one hands out a
+  disabled gene; writing to it makes it an ordinary gene). ``nodes`` and ``connections`` share
+  gene objects with the genome they were copied from until a gene is written
+  (copy-on-write through ``genome.nodes[key]`` / ``genome.connections[key]``).
 
 Invariant: the graph of **all** connection genes, enabled or not, is acyclic, so re-enabling
 any disabled gene can never close a cycle.
