@@ -206,3 +206,55 @@ def test_batched_forward_needs_one_kind_of_weights():
     net = WannNetwork.from_edges(1, 1, [1, 1, 1], [(1, 2)])
     with pytest.raises(ValueError, match="exactly one of weights= and conn_weights="):
         BatchedForward(net)
+
+
+# ---------------------------------------------------------------------------- registered forms
+def softsign(v):
+    """The compiled form: one float (numba compiles it once per process)."""
+    return v / (1.0 + abs(v))
+
+
+def _softsign_np(x):
+    x = np.asarray(x, dtype=float)
+    return x / (1.0 + np.abs(x))
+
+
+def _registered(name, **kw):
+    from wann_plugin.activations import ACTIVATIONS, register_activation
+
+    return ACTIVATIONS[name] if name in ACTIVATIONS else register_activation(name, _softsign_np,
+                                                                             **kw)
+
+
+def test_a_custom_activation_with_a_compiled_form_runs_in_the_kernels():
+    act = _registered("compiled_softsign", compiled=softsign)
+    plain = _registered("numpy_softsign")
+    assert act.is_compiled and not plain.is_compiled
+    x = np.concatenate([np.linspace(-50, 50, 1001), [0.0, -0.0, np.inf, -np.inf, np.nan]])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(activate_array(act.id, x), act.func(x))
+    with pytest.raises(ValueError, match="without a compiled form"):
+        activate_array(plain.id, x)
+    # a network using it: compiled forward, the numpy path's numbers exactly
+    net = WannNetwork.from_edges(2, 1, [1, 1, 1, act.id, 9, act.id],
+                                 [(1, 3), (2, 3), (0, 4), (3, 4), (3, 5), (4, 5)])
+    assert net.uses_compiled_activations and not net.uses_builtin_activations
+    fwd = BatchedForward(net, weights=WEIGHTS)
+    assert fwd.compiled
+    x2 = np.random.default_rng(2).normal(size=(40, 2)) * 3
+    rows, cols = np.arange(40), np.arange(40) % 6
+    np.testing.assert_array_equal(fwd(x2, rows, cols), net.activate(x2, WEIGHTS[cols]))
+    other = WannNetwork.from_edges(2, 1, [1, 1, 1, plain.id], [(1, 3)])
+    assert not BatchedForward(other, weights=WEIGHTS).compiled   # numpy path
+
+
+def _not_numba(v):
+    return float(np.asarray([v], dtype=object)[0])
+
+
+def test_a_compiled_form_numba_cannot_compile_is_a_clear_error():
+    """Raised where a batch needs the form; other batches are unaffected."""
+    act = _registered("uncompilable_form", compiled=_not_numba)
+    with pytest.raises(TypeError, match="'uncompilable_form': numba cannot compile"):
+        activate_array(act.id, np.ones(3))
+    np.testing.assert_array_equal(activate_array(9, np.array([-1.0, 2.0])), [0.0, 2.0])

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from wann_plugin.activations import ACTIVATIONS, apply_derivative
+from wann_plugin.compiled import activate_array
 from wann_plugin.config import load_config, save_config
 from wann_plugin.network import WannNetwork
 from wann_plugin.reproduction import WannReproduction
@@ -61,6 +62,11 @@ def test_sinc_is_registered_with_its_derivative(act_mod):
     numeric = (act.func(x + h) - act.func(x - h)) / (2 * h)
     np.testing.assert_allclose(apply_derivative(act.id, x), numeric, atol=1e-7)
     assert act.scalar(0.5) == pytest.approx(2 / np.pi)  # the form neat-python calls
+    # the compiled form: the kernels compute what numpy computes
+    assert act.is_compiled
+    grid = np.concatenate([np.linspace(-40, 40, 8001), [0.0, -0.0, 1e-300]])
+    np.testing.assert_allclose(activate_array(act.id, grid), act.func(grid), rtol=1e-15,
+                               atol=1e-300)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wann_plugin.activations import register_activation
+from wann_plugin.activations import ACTIVATIONS, register_activation
 from wann_plugin.compiled import KernelLayout
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.swingup import (
@@ -262,6 +262,27 @@ def test_custom_activation_falls_back_to_numpy():
     np.testing.assert_array_equal(
         FAST.evaluate_weights(net, np.ones((2, 4)), seed=0),
         PLAIN.evaluate_weights(net, np.ones((2, 4)), seed=0))
+
+
+def _softsign_scalar(v):
+    return v / (1.0 + abs(v))
+
+
+def test_custom_activation_with_a_compiled_form_runs_in_the_kernel():
+    """Registered with compiled=: the kernel computes it (lane by lane through its compiled
+    form) and scores exactly as the numpy path, which computes the same operations."""
+    name = "kernel_test_softsign_compiled"
+    act = ACTIVATIONS.get(name) or register_activation(
+        name, lambda x: np.asarray(x, dtype=float) / (1 + np.abs(x)), compiled=_softsign_scalar)
+    net = WannNetwork.from_edges(5, 1, [1] * 6 + [act.id, 9, 1],
+                                 [(0, 6), (3, 6), (6, 7), (1, 7), (7, 8), (5, 8), (6, 8)])
+    assert net.uses_compiled_activations and FAST._use_engine(net)
+    check_lockstep(net, swingup_initial_states([3, 4]), 300, weight=WEIGHTS)
+    np.testing.assert_array_equal(FAST.evaluate([net], WEIGHTS, seed=2, n_repeats=2),
+                                  PLAIN.evaluate([net], WEIGHTS, seed=2, n_repeats=2))
+    cw = np.random.default_rng(3).normal(size=(2, net.n_connections))
+    np.testing.assert_array_equal(FAST.evaluate_weights(net, cw, seed=0, n_repeats=2),
+                                  PLAIN.evaluate_weights(net, cw, seed=0, n_repeats=2))
 
 
 def test_pruning_keeps_connection_order_for_weights():

@@ -13,8 +13,9 @@ differently (``sigmoid(5x)``, ``sin(5x)``, ``tanh(2.5x)``). A :class:`~wann_plug
 config replaces them with the WANN formulas above, so a name in ``activation_options``
 always means the WANN function.
 
-Custom activations are added with :func:`register_activation`; they get ids from 32 up and
-run on the numpy path (the compiled fast path knows only the built-in ids).
+Custom activations are added with :func:`register_activation`; they get ids from 32 up. With
+a ``compiled`` form they run on the compiled kernels like the built-ins; without one, on the
+numpy path.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ class Activation:
     scalar : callable
         A one-argument plain-Python function of a float, the form neat-python's
         ``FeedForwardNetwork`` accepts.
+    compiled : callable or None
+        The form the compiled kernels call (:mod:`wann_plugin.compiled`): a function of one
+        float that numba can compile (``math`` functions, arithmetic, ``if``). ``None`` for
+        the built-ins 1..11, which the kernels compute as SIMD polynomials, and for
+        activations that run on the numpy path only.
     """
 
     id: int
@@ -69,6 +75,12 @@ class Activation:
     func: ArrayFn
     derivative: ArrayFn
     scalar: Callable[[float], float]
+    compiled: Callable[[float], float] | None = None
+
+    @property
+    def is_compiled(self) -> bool:
+        """True when the compiled kernels can compute this activation."""
+        return self.id <= BUILTIN_MAX_ID or self.compiled is not None
 
 
 # --- vectorised formulas ---------------------------------------------------------------------
@@ -241,7 +253,8 @@ _BUILTINS = (
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in _BUILTINS}
 _BY_ID: dict[int, Activation] = {a.id: a for a in _BUILTINS}
 
-#: Highest id of the built-in set; the compiled fast path handles ids 1..BUILTIN_MAX_ID.
+#: Highest id of the built-in set; the compiled kernels compute ids 1..BUILTIN_MAX_ID as
+#: SIMD polynomials (and other activations through their ``compiled`` form).
 BUILTIN_MAX_ID = 11
 _FIRST_CUSTOM_ID = 32
 
@@ -300,8 +313,11 @@ def register_activation(
     func: ArrayFn,
     derivative: ArrayFn | None = None,
     scalar: Callable[[float], float] | None = None,
+    *,
+    compiled: Callable[[float], float] | None = None,
 ) -> Activation:
-    """Register a custom activation so config files can name it.
+    """Register a custom activation so config files can name it: its numpy form and, if
+    given, its compiled form, in one call.
 
     Parameters
     ----------
@@ -316,6 +332,12 @@ def register_activation(
         A one-argument Python function for neat-python's own networks; defaults to
         ``lambda z: float(func(np.float64(z)))`` wrapped at module level is not possible, so
         by default a small picklable wrapper class is used.
+    compiled : callable, optional
+        The same function of one float, written so numba can compile it (plain arithmetic,
+        ``math`` functions, ``if``; a module-level ``def``). With it, networks that use the
+        activation run on the compiled kernels of every task (each worker compiles it on
+        first use); without it, they run on the numpy forward pass. It should compute what
+        ``func`` computes: the compiled and numpy paths are tested against each other.
 
     Returns
     -------
@@ -336,10 +358,14 @@ def register_activation(
         raise ValueError(f"activation {name!r} is already registered (id {ACTIVATIONS[name].id})")
     if not callable(func):
         raise TypeError(f"activation {name!r}: func must be callable, got {type(func).__name__}")
+    if compiled is not None and not callable(compiled):
+        raise TypeError(f"activation {name!r}: compiled must be callable, got "
+                        f"{type(compiled).__name__}")
     if derivative is None:
         derivative = _MissingDerivative(name)
     act_id = max(_FIRST_CUSTOM_ID - 1, max(_BY_ID)) + 1
-    act = Activation(act_id, name, func, derivative, scalar or _ScalarWrapper(func))
+    act = Activation(act_id, name, func, derivative, scalar or _ScalarWrapper(func),
+                     compiled=getattr(compiled, "py_func", compiled))
     ACTIVATIONS[name] = act
     _BY_ID[act_id] = act
     return act

@@ -308,8 +308,15 @@ class WannNetwork:
 
     @property
     def uses_builtin_activations(self) -> bool:
-        """True when every activation has a built-in id (the compiled fast path applies)."""
+        """True when every activation has a built-in id (1..11)."""
         return bool(np.all(self.activations[1 + self.n_inputs:] <= BUILTIN_MAX_ID))
+
+    @property
+    def uses_compiled_activations(self) -> bool:
+        """True when the compiled kernels can compute every activation: built-ins, and
+        custom activations registered with a ``compiled`` form."""
+        return all(activation_by_id(int(a)).is_compiled
+                   for a in np.unique(self.activations[1 + self.n_inputs:]))
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -491,13 +498,15 @@ def required_nodes(n_outputs: int, in_ptr: np.ndarray, conn_src: np.ndarray) -> 
     """Boolean mask ``(n_nodes,)`` of the nodes that reach one of the last ``n_outputs``
     nodes of a network given by its CSR pointers ``in_ptr`` (``n_nodes + 1``) and
     connection sources: the pruning every compiled kernel applies
-    (:meth:`WannNetwork.required_nodes`)."""
+    (:meth:`WannNetwork.required_nodes`). Plain loops: the compiled packer compiles this very
+    function (:mod:`wann_plugin.compiled.layout`)."""
     n_nodes = len(in_ptr) - 1
-    need = np.zeros(n_nodes, dtype=bool)
+    need = np.zeros(n_nodes, dtype=np.bool_)
     need[n_nodes - n_outputs:] = True
     for i in range(n_nodes - 1, 0, -1):
         if need[i]:
-            need[conn_src[in_ptr[i]:in_ptr[i + 1]]] = True
+            for c in range(in_ptr[i], in_ptr[i + 1]):
+                need[conn_src[c]] = True
     return need
 
 

@@ -40,6 +40,7 @@ from wann_plugin.compiled.dispatch import (
     activate_array,
     activate_conn,
     activate_shared,
+    compiled_forms,
     make_activate_node,
 )
 from wann_plugin.compiled.forward import BLOCK, ENGINES, BatchedForward
@@ -47,4 +48,5 @@ from wann_plugin.compiled.lanes import LANES
 from wann_plugin.compiled.layout import KernelLayout
 
 __all__ = ["BLOCK", "ENGINES", "LANES", "TRANSCENDENTAL_IDS", "BatchedForward", "KernelLayout",
-           "activate_array", "activate_conn", "activate_shared", "make_activate_node"]
+           "activate_array", "activate_conn", "activate_shared", "compiled_forms",
+           "make_activate_node"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from wann_plugin.compiled.dispatch import activate_conn, activate_shared
+from wann_plugin.compiled.dispatch import activate_conn, activate_shared, compiled_forms
 from wann_plugin.compiled.lanes import LANES, addr
 from wann_plugin.compiled.layout import KernelLayout
 from wann_plugin.network import WannNetwork
@@ -41,8 +41,8 @@ class BatchedForward:
     conn_weights : ndarray of shape (n_cols, n_connections), optional
         One weight vector per column (give exactly one of ``weights`` and ``conn_weights``).
     engine : {"numba", "numpy"}, default="numba"
-        ``"numpy"`` (and networks with custom activations) use :meth:`WannNetwork.activate`
-        / :meth:`~WannNetwork.activate_weights`.
+        ``"numpy"`` (and networks with a custom activation registered without a compiled
+        form) use :meth:`WannNetwork.activate` / :meth:`~WannNetwork.activate_weights`.
     exact_math : bool, default=False
         Compute the transcendental activations with libm instead of the SIMD polynomials.
 
@@ -64,9 +64,10 @@ class BatchedForward:
         self.exact_math = bool(exact_math)
         self.w = np.ascontiguousarray(weights if self.shared else np.zeros(1), dtype=np.float64)
         self.cw = None if self.shared else np.asarray(conn_weights, dtype=np.float64)
-        self.compiled = engine == "numba" and net.uses_builtin_activations
+        self.compiled = engine == "numba" and net.uses_compiled_activations
         if self.compiled:
             self.layout = KernelLayout([net])
+            self.forms = compiled_forms(self.layout.acts)
             src = self.layout.conn_src
             self.used_inputs = np.unique(src[(src >= 1) & (src <= net.n_inputs)]) - 1
             self.cw_t = (np.zeros((0, 1)) if self.shared
@@ -90,13 +91,13 @@ class BatchedForward:
                         lay.conn_index, net.n_inputs, net.n_outputs, self.used_inputs,
                         self.exact_math, x_t, np.ascontiguousarray(x_row, dtype=np.int64),
                         np.ascontiguousarray(w_col, dtype=np.int64), self.shared, self.w,
-                        self.cw_t, out)
+                        self.cw_t, self.forms, out)
         return out
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _forward_kernel(nn, acts, cin_lo, cin_hi, conn_src, conn_index, n_in, n_out, used_inputs,
-                    exact, x_t, x_row, w_col, shared, w, cw_t, out):
+                    exact, x_t, x_row, w_col, shared, w, cw_t, forms, out):
     n = x_row.shape[0]
     B = BLOCK
     nc = conn_src.shape[0]
@@ -111,6 +112,7 @@ def _forward_kernel(nn, acts, cin_lo, cin_hi, conn_src, conn_index, n_in, n_out,
     ws_at = addr(ws)
     cw_at = addr(cw)
     src_at = addr(src_row)
+    forms_at = addr(forms)
     for e in range(B):
         vals[e] = 1.0  # bias
     for b0 in range(0, n, B):
@@ -138,10 +140,10 @@ def _forward_kernel(nn, acts, cin_lo, cin_hi, conn_src, conn_index, n_in, n_out,
         for i in range(1 + n_in, nn):
             if shared:
                 activate_shared(acts[i], exact, vals_at, i * B, m,
-                                (vals_at, src_at, cin_lo[i], cin_hi[i], ws_at))
+                                (vals_at, src_at, cin_lo[i], cin_hi[i], ws_at), forms_at)
             else:
                 activate_conn(acts[i], exact, vals_at, i * B, m,
-                              (vals_at, src_at, cin_lo[i], cin_hi[i], cw_at, B))
+                              (vals_at, src_at, cin_lo[i], cin_hi[i], cw_at, B), forms_at)
         for k in range(n_out):
             d = (nn - n_out + k) * B
             for e in range(cnt):

@@ -26,7 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 __all__ = [
-    "LANES", "addr", "int_at", "vadd", "vand", "vany", "vashr", "vbits", "vdiv",
+    "LANES", "addr", "call_f64_at", "int_at", "vadd", "vand", "vany", "vashr", "vbits", "vdiv",
     "veq", "vfloat", "vfma", "vge", "vget", "vgt", "viadd", "visub", "vload_at", "vlt", "vmul",
     "vneg", "vnonzero", "vor", "vsel", "vset", "vshl", "vsplat", "vstore_at", "vsub", "vxor",
 ]
@@ -249,3 +249,17 @@ def int_at(typingctx, addr, i):
             return builder.load(ptr, align=8)
         return types.int64(addr, i), codegen
 
+
+
+@intrinsic
+def call_f64_at(typingctx, fn, v):
+    """Call the C function ``double f(double)`` at address ``fn`` (a ``numba.cfunc``'s
+    ``address``) on the double ``v``: how kernels reach functions registered at run time
+    without becoming uncacheable."""
+    if isinstance(fn, types.Integer) and isinstance(v, types.Float):
+        def codegen(context, builder, sig, args):
+            fnty = ir.FunctionType(_F64, [_F64])
+            ptr = builder.inttoptr(args[0], fnty.as_pointer())
+            return builder.call(ptr, [context.cast(builder, args[1], sig.args[1],
+                                                   types.float64)])
+        return types.float64(fn, v), codegen

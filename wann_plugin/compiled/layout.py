@@ -55,26 +55,27 @@ class KernelLayout:
                              f"{sorted(shapes)}")
         self.n_inputs, self.n_outputs = shapes.pop() if shapes else (0, 1)
         n_fixed = 1 + self.n_inputs
-        keep = np.zeros(len(batch.act_index), dtype=np.bool_)
-        for k in range(len(batch)):
-            in_ptr, src = batch.network_arrays(k)
-            need = required_nodes(self.n_outputs, in_ptr, src)
-            need[:n_fixed] = True
-            keep[batch.node_ptr[k]:batch.node_ptr[k + 1]] = need
         (self.node_lo, self.n_nodes, self.acts, self.cin_lo, self.cin_hi, self.conn_src,
          self.conn_lo, self.conn_index) = _pack(
             batch.node_ptr, batch.conn_ptr, batch.activation_ids(),
-            batch.in_ptr.astype(np.int64), batch.conn_src.astype(np.int64), keep, n_fixed)
+            batch.in_ptr.astype(np.int64), batch.conn_src.astype(np.int64), n_fixed,
+            self.n_outputs)
 
     def __len__(self) -> int:
         return len(self.node_lo)
 
 
+# the pruning of WannNetwork.required_nodes, compiled (numba's cache does not notice edits to
+# it: delete this package's __pycache__/*.nbi and *.nbc after changing it)
+_required_nodes = numba.njit(cache=True)(required_nodes)
+
+
 @numba.njit(cache=True)
-def _pack(node_off, conn_off, acts_all, ptr_all, src_all, keep_all, n_fixed):
-    """Concatenate the kept nodes of networks given as concatenated ``activations``,
-    ``in_ptr`` (one longer per network), ``conn_src`` and keep masks, with the connections
-    into kept computed nodes in each network's CSR order."""
+def _pack(node_off, conn_off, acts_all, ptr_all, src_all, n_fixed, n_outputs):
+    """Concatenate the kept nodes (bias, inputs and :func:`required_nodes`) of networks
+    given as concatenated ``activations``, ``in_ptr`` (one longer per network) and
+    ``conn_src``, with the connections into kept computed nodes in each network's CSR
+    order."""
     n_nets = node_off.shape[0] - 1
     node_lo = np.zeros(n_nets, dtype=np.int64)
     n_nodes = np.zeros(n_nets, dtype=np.int64)
@@ -95,11 +96,13 @@ def _pack(node_off, conn_off, acts_all, ptr_all, src_all, keep_all, n_fixed):
         a0 = node_off[k]
         p0 = node_off[k] + k  # in_ptr has n + 1 entries
         s0 = conn_off[k]
+        need = _required_nodes(n_outputs, ptr_all[p0:p0 + n + 1],
+                               src_all[s0:conn_off[k + 1]])
         node_lo[k] = n_kept
         conn_lo[k] = n_conns
         cnt = 0
         for i in range(n):
-            if keep_all[a0 + i]:
+            if i < n_fixed or need[i]:
                 local[i] = cnt
                 g = n_kept + cnt
                 acts[g] = acts_all[a0 + i]

@@ -367,10 +367,12 @@ def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, la
 
 
 @numba.njit(error_model="numpy")
-def _tile_input(o, vals_at, fsum_at, src_at, lo, mid, hi, col, row_len, w):
+def _tile_input(o, args):
     """A node's input for lane group ``o`` of weight column ``col`` (``j * tile``): ``w``
     times (the sum of its bias and input sources, computed once for every weight, at
-    ``fsum_at``, then its computed sources ``src[mid:hi]`` left to right)."""
+    ``fsum_at``, then its computed sources ``src[mid:hi]`` left to right);
+    ``args = (vals_at, fsum_at, src_at, lo, mid, hi, col, row_len, w)``."""
+    vals_at, fsum_at, src_at, lo, mid, hi, col, row_len, w = args
     if mid > lo:
         x = vload_at(fsum_at, o)
         c1 = mid

@@ -32,9 +32,10 @@ Physics
     tests catch a stale cache).
 Compile time
     The first call in a fresh environment compiles the packer and the shared-weight kernel
-    (about 7 s on one core of the development machine; the per-connection kernel, for
-    tuning, another 5 s on its first use); the machine code is cached on disk next to this
-    file, and later processes load it in under half a second.
+    (10-30 s on one core of the development machine: the activation dispatch is inlined
+    into the kernel; the per-connection kernel, for tuning, as long again on its first
+    use); the machine code is cached on disk next to this file, and later processes load it
+    in under half a second.
 Speed (``benchmarks/bench_swingup.py``)
     4-5.5 M environment steps per second of one core over the benchmark population (mean
     150 connections; 1.4 M before the SIMD lanes), 11-15 M for networks under 50
@@ -53,7 +54,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from wann_plugin.compiled.dispatch import activate_conn, activate_shared
+from wann_plugin.compiled.dispatch import activate_conn, activate_shared, compiled_forms
 from wann_plugin.compiled.lanes import LANES, addr, int_at
 from wann_plugin.compiled.layout import KernelLayout
 from wann_plugin.network import WannNetwork
@@ -87,7 +88,7 @@ def run_shared(nets: Sequence[WannNetwork], weights: np.ndarray, init_states: np
     Parameters
     ----------
     nets : sequence of WannNetwork
-        Built-in activations only (ids 1..11).
+        Every activation compiled (:attr:`WannNetwork.uses_compiled_activations`).
     weights : ndarray of shape (n_weights,)
     init_states : ndarray of shape (n_repeats, 4)
     max_steps : int
@@ -157,27 +158,28 @@ def _run(packed, shared, ep_weight, ep_cw, init, n_r, max_steps, worst, trace, e
         kernel = _kernel_shared if shared else _kernel_conn
         kernel(packed.node_lo, packed.n_nodes, packed.acts, packed.cin_lo, packed.cin_hi,
                packed.conn_src, packed.conn_lo, bool(exact_math), ep_weight, ep_cw, init,
-               int(n_r), int(max_steps), float(worst), scores, steps, trace)
+               int(n_r), int(max_steps), float(worst), scores, steps, trace,
+               compiled_forms(packed.acts))
     return scores, steps
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _kernel_shared(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, exact, ep_weight,
-                   ep_cw, init, n_r, max_steps, worst, scores, steps, trace):
+                   ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms):
     _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, True, exact, ep_weight,
-              ep_cw, init, n_r, max_steps, worst, scores, steps, trace)
+              ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _kernel_conn(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, exact, ep_weight,
-                 ep_cw, init, n_r, max_steps, worst, scores, steps, trace):
+                 ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms):
     _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, False, exact,
-              ep_weight, ep_cw, init, n_r, max_steps, worst, scores, steps, trace)
+              ep_weight, ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms)
 
 
 @numba.njit(error_model="numpy")
 def _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, shared, exact,
-              ep_weight, ep_cw, init, n_r, max_steps, worst, scores, steps, trace):
+              ep_weight, ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms):
     """Every episode of every network; ``shared`` is a constant in each caller, so each
     kernel is compiled for one weight mode."""
     n_nets = node_lo.shape[0]
@@ -212,6 +214,7 @@ def _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, shared,
     acts_at = addr(acts)
     lo_at = addr(cin_lo)
     hi_at = addr(cin_hi)
+    forms_at = addr(forms)  # compiled forms of registered activations, by id
 
     for k in range(n_nets):
         base = node_lo[k]
@@ -258,9 +261,11 @@ def _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, shared,
                 a = int_at(acts_at, g)
                 d = i * L
                 if shared:
-                    activate_shared(a, exact, vals_at, d, m, (vals_at, src_at, lo, hi, ws_at))
+                    activate_shared(a, exact, vals_at, d, m, (vals_at, src_at, lo, hi, ws_at),
+                                    forms_at)
                 else:
-                    activate_conn(a, exact, vals_at, d, m, (vals_at, src_at, lo, hi, cw_at, L))
+                    activate_conn(a, exact, vals_at, d, m, (vals_at, src_at, lo, hi, cw_at, L),
+                                  forms_at)
             out = (nn - 1) * L
             for e in range(n):  # the physics, slot by slot
                 action = vals[out + e]

@@ -58,8 +58,8 @@ class SwingUpTask(Task):
         loop there actually runs 201 steps (an off-by-one), pass ``max_steps=201`` to replay it.
     engine : {"numba", "numpy"}, default="numba"
         ``"numba"`` runs network forward and physics of all episodes in one compiled call
-        (:mod:`wann_plugin.tasks.swingup.kernel`; networks with custom activation ids fall
-        back to numpy).
+        (:mod:`wann_plugin.tasks.swingup.kernel`; networks with a custom activation
+        registered without a compiled form fall back to numpy).
         ``"numpy"`` is the plain reference path (:meth:`WannNetwork.activate` plus
         :func:`swingup_step`), kept to test the engine against.
     exact_math : bool, default=False
@@ -257,7 +257,7 @@ class SwingUpTask(Task):
         return swingup_initial_states(np.arange(seed, seed + n_repeats))
 
     def _use_engine(self, net: WannNetwork) -> bool:
-        return self.engine == "numba" and net.uses_builtin_activations
+        return self.engine == "numba" and net.uses_compiled_activations
 
     def _run_shared(self, nets: list[WannNetwork], weights: np.ndarray,
                     init: np.ndarray) -> Rollouts:
