@@ -190,7 +190,7 @@ SIGMA_LADDER = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 def auto_sigma(task: Task, net: WannNetwork, x0: np.ndarray, *, seed: int,
-               n_samples: int = 16, n_repeats: int = 8, keep: float = 0.25,
+               n_samples: int = 16, n_repeats: int = 8, keep: float = 0.5,
                ladder: tuple = SIGMA_LADDER) -> float:
     """A step size scaled to the network: the largest that keeps part of the start's margin.
 
