@@ -77,7 +77,7 @@ def swingup_section(timings: dict) -> list[str]:
     base = _load(RESULTS / "swingup" / "baseline" / "report.json")
     if base is not None:
         row = base["rows"][-1]
-        rows.append([f"our fixed topology ({row['label']})", str(row["n_connections"])]
+        rows.append([f"ours: {row['label']}", str(row["n_connections"])]
                     + [_cell(row["conditions"].get(c)) for c in CONDITIONS])
         fixed = (base.get("paper") or {}).get("Fixed topology")
         if fixed:
