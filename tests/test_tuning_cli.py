@@ -64,3 +64,14 @@ def test_report_writes_tables_and_plots(tmp_path, capsys):
     doc = json.loads((out / "report.json").read_text())
     assert [r["label"] for r in doc["rows"]] == ["swing (WANN)", "Fixed topology (4 tanh)"]
     assert np.isfinite(doc["rows"][1]["conditions"]["tuned_weights"]["mean"])
+
+
+def test_tune_says_when_it_found_nothing_better(tmp_path, capsys):
+    out = tmp_path / "same.json"
+    code = main(["tune", str(SWING), "--task", "swingup", "--task-option", "max_steps=100",
+                 "--generations", "0", "--weight-bias", "0.9", "--test-episodes", "0",
+                 "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "found nothing better than the start" in text and "kept the start's weights" in text
+    np.testing.assert_array_equal(load_network(out).conn_weights, np.full(52, 0.9))
