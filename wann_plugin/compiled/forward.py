@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from wann_plugin.compiled.dispatch import activate_conn, activate_shared, compiled_forms
-from wann_plugin.compiled.lanes import LANES, addr
+from wann_plugin.compiled.lanes import LANES, addr, keep_alive
 from wann_plugin.compiled.layout import KernelLayout
 from wann_plugin.network import WannNetwork
 
@@ -148,3 +148,9 @@ def _forward_kernel(nn, acts, cin_lo, cin_hi, conn_src, conn_index, n_in, n_out,
             d = (nn - n_out + k) * B
             for e in range(cnt):
                 out[b0 + e, k] = vals[d + e]
+    # the loops reach these through their addresses only: keep them until here
+    keep_alive(buf)
+    keep_alive(vals)
+    keep_alive(ws)
+    keep_alive(cw)
+    keep_alive(src_row)

@@ -26,7 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 __all__ = [
-    "LANES", "addr", "call_f64_at", "int_at", "vadd", "vand", "vany", "vashr", "vbits", "vdiv",
+    "LANES", "addr", "call_f64_at", "int_at", "keep_alive", "vadd", "vand", "vany", "vashr", "vbits", "vdiv",
     "veq", "vfloat", "vfma", "vge", "vget", "vgt", "viadd", "visub", "vload_at", "vlt", "vmul",
     "vneg", "vnonzero", "vor", "vsel", "vset", "vshl", "vsplat", "vstore_at", "vsub", "vxor",
 ]
@@ -210,14 +210,29 @@ def vset(typingctx, a, j, x):
 
 @intrinsic
 def addr(typingctx, arr):
-    """Address of ``arr``'s data, for the ``*_at`` accessors below (the caller keeps ``arr``
-    alive). Helpers that take raw addresses instead of arrays can be inlined into the kernel
-    without numba counting references to the arrays at every call."""
+    """Address of ``arr``'s data, for the ``*_at`` accessors below. Helpers that take raw
+    addresses instead of arrays can be inlined into the kernel without numba counting
+    references to the arrays at every call.
+
+    The caller keeps ``arr`` alive: numba frees an array allocated inside a kernel right after
+    the last use of its *name*, and reading an address is no use. A kernel that allocates a
+    buffer and then reaches it only through its address must end with
+    :func:`keep_alive` of that buffer, or it reads freed memory."""
     if isinstance(arr, types.Array) and arr.layout == "C":
         def codegen(context, builder, sig, args):
             ary = context.make_array(sig.args[0])(context, builder, args[0])
             return builder.ptrtoint(ary.data, _I64)
         return types.int64(arr), codegen
+
+
+@intrinsic
+def keep_alive(typingctx, arr):
+    """A use of ``arr`` that compiles to nothing: placed after a kernel's loops, it keeps an
+    array whose data the loops reach through :func:`addr` from being freed before them."""
+    if isinstance(arr, types.Array):
+        def codegen(context, builder, sig, args):
+            return context.get_dummy_value()
+        return types.none(arr), codegen
 
 
 @intrinsic

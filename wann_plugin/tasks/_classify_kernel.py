@@ -46,6 +46,7 @@ from wann_plugin.compiled.lanes import (
     LANES,
     addr,
     int_at,
+    keep_alive,
     vadd,
     vand,
     vashr,
@@ -364,6 +365,10 @@ def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, la
                 ok = fin_sum[k, j] == 0.0
                 fitness[k, j, r] = f if ok and np.isfinite(f) else worst
                 accuracy[k, j, r] = n_right[k, j] / batch if ok else 0.0
+    # the tiles reach these through their addresses only (ptrs): keep them until here
+    keep_alive(vals)
+    keep_alive(fsum)
+    keep_alive(lab)
 
 
 @numba.njit(error_model="numpy")

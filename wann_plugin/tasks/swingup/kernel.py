@@ -55,7 +55,7 @@ import numba
 import numpy as np
 
 from wann_plugin.compiled.dispatch import activate_conn, activate_shared, compiled_forms
-from wann_plugin.compiled.lanes import LANES, addr, int_at
+from wann_plugin.compiled.lanes import LANES, addr, int_at, keep_alive
 from wann_plugin.compiled.layout import KernelLayout
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.swingup import physics
@@ -329,3 +329,9 @@ def _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, shared,
         for e in range(n):  # reached max_steps
             scores[k, ep[e]] = rets[e] if np.isfinite(rets[e]) else worst
             steps[k, ep[e]] = t
+    # the loops reach these through their addresses only: keep them until here
+    keep_alive(buf)
+    keep_alive(vals)
+    keep_alive(ws)
+    keep_alive(cw)
+    keep_alive(src_row)
