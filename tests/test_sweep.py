@@ -76,3 +76,21 @@ def test_sweep_cli_summarises_the_seeds(tmp_path, capsys):
     assert "seed 5 has no champion" in capsys.readouterr().err
     assert main(["sweep", str(cfg), "--seeds", "2-1", "--out", str(out)]) == 2
     assert "runs backwards" in capsys.readouterr().err
+
+
+def test_parallel_seeds_run_whole_searches_on_a_process_pool(tmp_path):
+    from wann_plugin.parallel import ProcessPool
+
+    cfg = small_config(tmp_path)
+    pool = ProcessPool(2)
+    try:
+        status = run_sweep(cfg, [0, 1], tmp_path / "par", generations=3, stream=None,
+                           executor=pool, parallel_seeds=True, champion_episodes=2)
+    finally:
+        pool.shutdown()
+    assert status == {0: "ran", 1: "ran"}
+    run_sweep(cfg, [1], tmp_path / "seq", generations=3, stream=None, champion_episodes=2)
+    a = read_stats(seed_folder(tmp_path / "par", 1) / "stats.csv")
+    b = read_stats(seed_folder(tmp_path / "seq", 1) / "stats.csv")
+    np.testing.assert_array_equal(a["best_mean"], b["best_mean"])
+    assert (tmp_path / "par" / "seed-0.log").read_text().count("gen ") == 3
