@@ -31,7 +31,12 @@ setup(
     ],
     extras_require={
         # selenium drives the system Chromium for the `wann show` page tests
-        "test": ["pytest>=8,<10", "dask[distributed]>=2024.1,<2027", "selenium>=4.20,<5"],
+        "test": [
+            "pytest>=8,<10",
+            "dask[distributed]>=2024.1,<2027",
+            "selenium>=4.20,<5",
+            "hypothesis>=6.100,<7",  # the CLI fuzz suite
+        ],
         "dask": ["dask[distributed]>=2024.1,<2027"],
         "mpi": ["mpi4py>=3.1,<5"],
         "docs": ["sphinx>=7,<10", "furo>=2024.8.6,<2027"],
