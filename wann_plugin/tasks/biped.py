@@ -95,8 +95,10 @@ class BipedTask(GymTask):
         has no closed-form lower bound).
     engine : {"numba", "numpy"}, default="numba"
         Network forward (see :class:`~wann_plugin.tasks.gym.GymTask`).
-    max_envs : int, default=256
-        Most episodes run side by side (see :class:`~wann_plugin.tasks.gym.GymTask`).
+    max_envs : int, default=12
+        Most episodes run side by side (see :class:`~wann_plugin.tasks.gym.GymTask`): two
+        networks' 6 weights. More walkers stepped in turn fall out of the CPU cache: at 24 to
+        256 the env's own step took 10-15 % longer (``benchmarks/bench_gym_generation.py``).
 
     Observation
         24 numbers: hull angle, angular velocity, horizontal and vertical speed, then for each
@@ -125,7 +127,7 @@ class BipedTask(GymTask):
     name = "biped"
 
     def __init__(self, *, fall_penalty: bool = True, max_steps: int = 0, hardcore: bool = False,
-                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 256,
+                 worst_score: float | None = None, engine: str = "numba", max_envs: int = 12,
                  exact_math: bool = False):
         self.fall_penalty = bool(fall_penalty)
         self.hardcore = bool(hardcore)

@@ -529,6 +529,8 @@ class GymTask(Task):
         sorted) with weight column ``w_col[e]``; one call per network."""
         x = np.asarray(x, dtype=np.float64)
         x_t = np.ascontiguousarray(x.T)
+        if nets[0] == nets[-1]:  # one network (a batch of one network's episodes)
+            return forwards[nets[0]](x, np.arange(len(nets)), w_col, x_t=x_t)
         cuts = np.flatnonzero(np.diff(nets)) + 1
         starts = np.concatenate(([0], cuts))
         ends = np.concatenate((cuts, [len(nets)]))
