@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from numba import types
 
-from wann_plugin.activations import ACTIVATIONS, activation_by_id
+from wann_plugin.activations import ACTIVATIONS, BUILTIN_MAX_ID, activation_by_id
 from wann_plugin.compiled.lanes import (
     LANES,
     addr,
@@ -193,6 +193,7 @@ def make_activate_node(node_input):
 
 # ------------------------------------------------------------------------- registered forms
 _CFUNCS: dict[str, tuple] = {}  # name -> (compiled form, its numba.cfunc), kept alive
+_NO_FORMS = np.zeros(1, dtype=np.int64)
 
 
 def compiled_forms(act_ids=None) -> np.ndarray:
@@ -217,9 +218,13 @@ def compiled_forms(act_ids=None) -> np.ndarray:
     TypeError
         If numba cannot compile a form that is needed, naming the activation.
     """
+    if act_ids is not None:
+        ids = np.unique(np.asarray(act_ids))
+        if ids.size == 0 or ids[-1] <= BUILTIN_MAX_ID:
+            return _NO_FORMS  # built-ins only: the kernels never read the table
     table = np.zeros(max(a.id for a in ACTIVATIONS.values()) + 1, dtype=np.int64)
     wanted = (ACTIVATIONS.values() if act_ids is None
-              else [activation_by_id(int(a)) for a in np.unique(np.asarray(act_ids))])
+              else [activation_by_id(int(a)) for a in ids])
     for act in wanted:
         if act.compiled is None:
             continue

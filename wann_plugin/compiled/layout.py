@@ -18,7 +18,7 @@ import numpy as np
 from wann_plugin.network import WannNetwork, required_nodes
 from wann_plugin.transport import NetworkBatch
 
-__all__ = ["KernelLayout"]
+__all__ = ["KernelLayout", "required_nodes_compiled"]
 
 
 class KernelLayout:
@@ -65,9 +65,10 @@ class KernelLayout:
         return len(self.node_lo)
 
 
-# the pruning of WannNetwork.required_nodes, compiled (numba's cache does not notice edits to
-# it: delete this package's __pycache__/*.nbi and *.nbc after changing it)
-_required_nodes = numba.njit(cache=True)(required_nodes)
+#: :func:`wann_plugin.network.required_nodes` compiled: the pruning every packer applies
+#: (numba's cache does not notice edits to it: delete the ``__pycache__/*.nbi`` and ``*.nbc``
+#: of this package and of the kernels that pack networks after changing it).
+required_nodes_compiled = numba.njit(cache=True)(required_nodes)
 
 
 @numba.njit(cache=True)
@@ -96,7 +97,7 @@ def _pack(node_off, conn_off, acts_all, ptr_all, src_all, n_fixed, n_outputs):
         a0 = node_off[k]
         p0 = node_off[k] + k  # in_ptr has n + 1 entries
         s0 = conn_off[k]
-        need = _required_nodes(n_outputs, ptr_all[p0:p0 + n + 1],
+        need = required_nodes_compiled(n_outputs, ptr_all[p0:p0 + n + 1],
                                src_all[s0:conn_off[k + 1]])
         node_lo[k] = n_kept
         conn_lo[k] = n_conns

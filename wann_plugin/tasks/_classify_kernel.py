@@ -68,6 +68,7 @@ from wann_plugin.compiled.lanes import (
     vstore_at,
     vsub,
 )
+from wann_plugin.compiled.layout import required_nodes_compiled
 from wann_plugin.compiled.simd_math import vexp
 from wann_plugin.network import WannNetwork
 
@@ -135,7 +136,6 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
     max_n = 0
     for k in range(n_nets):
         max_n = max(max_n, node_off[k + 1] - node_off[k])
-    need = np.zeros(max_n, dtype=np.bool_)
     local = np.zeros(max_n, dtype=np.int64)
     n_kept = 0
     n_conns = 0
@@ -144,12 +144,8 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
         a0 = node_off[k]
         p0 = node_off[k] + k  # in_ptr has n + 1 entries
         s0 = conn_off[k]
-        for i in range(n):
-            need[i] = i >= n - n_out
-        for i in range(n - 1, n_fixed - 1, -1):
-            if need[i]:
-                for c in range(ptr_all[p0 + i], ptr_all[p0 + i + 1]):
-                    need[src_all[s0 + c]] = True
+        need = required_nodes_compiled(n_out, ptr_all[p0:p0 + n + 1],
+                                       src_all[s0:conn_off[k + 1]])
         comp_lo[k] = n_kept
         cnt = 0
         for i in range(n_fixed, n):
