@@ -1,5 +1,6 @@
 """Shared test fixtures: the reference data lives in ../shared/reference/ beside the repo."""
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -25,3 +26,12 @@ def load_reference_matrix(name: str):
 @pytest.fixture
 def reference_dir() -> Path:
     return REFERENCE
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child process a test interrupts with SIGINT.
+
+    A test run started in the background (``cmd &``, ``nohup``) hands its children SIGINT
+    *ignored*, and Python then never raises KeyboardInterrupt; Ctrl-C in a terminal reaches a
+    foreground run with the default disposition, which this restores."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

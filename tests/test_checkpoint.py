@@ -15,6 +15,7 @@ from pathlib import Path
 import neat
 import pytest
 from _parallel_helpers import ToyTask, write_config
+from conftest import default_sigint
 
 from wann_plugin import cli
 from wann_plugin.checkpoint import (
@@ -259,7 +260,8 @@ def test_sigint_writes_a_checkpoint_and_the_resumed_run_equals_the_uninterrupted
     # a new session: SIGINT goes to the whole process group, workers too, like Ctrl-C in a
     # terminal (the workers ignore it; the parent writes the checkpoint)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            preexec_fn=default_sigint)
     stats = out / "stats.csv"
     deadline = time.monotonic() + 120
     try:

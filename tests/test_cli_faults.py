@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _parallel_helpers import write_config
+from conftest import default_sigint
 
 from wann_plugin.cli import main
 from wann_plugin.config import load_config
@@ -153,7 +154,8 @@ def test_a_resumed_run_keeps_checkpoint_every_after_sigint(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "wann_plugin.cli", "run", str(cfg), "--out",
                              str(out), "--checkpoint-every", "3", "--champion-episodes", "1"],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while not (out / "checkpoint-000003.wann").exists():
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
