@@ -80,7 +80,7 @@ def test_pepg_parameter_errors():
         PepgParams(pop_size=7)
     with pytest.raises(ValueError, match=r"sigma_max_change == 1.5, must be in \(0, 1\)"):
         PepgParams(sigma_max_change=1.5)
-    with pytest.raises(TypeError, match="pop_size must be an int"):
+    with pytest.raises(TypeError, match=r"\[PepgParams\] pop_size == 8.0, must be a whole number"):
         PepgParams(pop_size=8.0)
     opt = Pepg()
     with pytest.raises(TypeError, match="numpy.random.Generator"):

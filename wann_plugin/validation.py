@@ -273,8 +273,8 @@ class Key:
             str: lambda v: isinstance(v, str),
             tuple: lambda v: isinstance(v, (tuple, list)) or type(v).__name__ == "ndarray",
         }[self.type](value)
-        if not ok:
-            raise self.error(section, value, error)
+        if not ok:  # the value as given (8.0 for an int key, not the 8 of _num)
+            raise error(f"[{section}] {self.name} == {value!r}, must be {self.requirement()}.")
         if self.type is tuple:
             value = tuple(value)
             if self.item is float:

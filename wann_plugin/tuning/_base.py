@@ -15,11 +15,12 @@ it, so it can never become a "best so far".
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from wann_plugin.validation import Key
 
 __all__ = ["Strategy", "centered_ranks", "sanitize_scores"]
 
@@ -29,41 +30,18 @@ StateT = TypeVar("StateT")
 # ----------------------------------------------------------------------------- checks
 def check_int(owner: str, name: str, value: Any, low: int | None = None,
               high: int | None = None) -> int:
-    """``value`` as an int in ``[low, high]`` or a ValueError naming owner, key, value, range."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"[{owner}] {name} must be an int, got {type(value).__name__} {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"[{owner}] {name} == {value}, must be {_range(low, high)}.")
-    return int(value)
+    """``value`` as an int in ``[low, high]``, checked by a :class:`~wann_plugin.validation.Key`
+    (the one vocabulary): ``[owner] name == value, must be ...`` otherwise."""
+    return Key(name, int, low=low, high=high).validate(owner, value)
 
 
 def check_float(owner: str, name: str, value: Any, low: float | None = None,
                 high: float | None = None, *, low_open: bool = False,
                 high_open: bool = False) -> float:
-    """``value`` as a finite float inside the given (half-)open or closed range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"[{owner}] {name} must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    bad = not math.isfinite(v)
-    if low is not None:
-        bad |= v <= low if low_open else v < low
-    if high is not None:
-        bad |= v >= high if high_open else v > high
-    if bad:
-        raise ValueError(
-            f"[{owner}] {name} == {value!r}, must be {_range(low, high, low_open, high_open)}."
-        )
-    return v
-
-
-def _range(low, high, low_open: bool = False, high_open: bool = False) -> str:
-    if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    if low is not None:
-        return f"{'>' if low_open else '>='} {low}"
-    if high is not None:
-        return f"{'<' if high_open else '<='} {high}"
-    return "finite"
+    """``value`` as a finite float inside the given (half-)open or closed range, checked by a
+    :class:`~wann_plugin.validation.Key`."""
+    return Key(name, float, low=low, high=high, low_open=low_open,
+               high_open=high_open).validate(owner, value)
 
 
 def check_vector(owner: str, name: str, value: Any, n: int | None = None) -> np.ndarray:
