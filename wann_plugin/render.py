@@ -27,12 +27,10 @@ from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
 from wann_plugin.tasks.gym import GymTask
 from wann_plugin.tasks.swingup import (
-    FORCE_MAG,
     SwingUpTask,
     draw_swingup,
+    rollout_numpy,
     swingup_initial_states,
-    swingup_observations,
-    swingup_step,
 )
 
 __all__ = ["FFMPEG_HINT", "RenderError", "RenderResult", "Trajectories", "episode_frames",
@@ -109,35 +107,13 @@ def swingup_trajectories(task: SwingUpTask, net: WannNetwork, weights: Sequence[
         w = task.check_call(weights, 1)
         n_ep, cw = len(w), None
     t_max = task.max_steps
-    states = np.repeat(swingup_initial_states([seed]), n_ep, axis=0)
     trace = np.empty((n_ep, t_max + 1, 4))
-    trace[:, 0] = states
-    rewards = np.zeros((n_ep, t_max))
-    n_steps = np.full(n_ep, t_max, dtype=np.int64)
-    alive = np.ones(n_ep, dtype=bool)
-    failed = np.zeros(n_ep, dtype=bool)
-    with np.errstate(all="ignore"):
-        for t in range(t_max):
-            obs = swingup_observations(states)
-            out = (net.activate(obs, w) if cw is None else net.activate_weights(obs, cw))[:, 0]
-            bad = alive & ~np.isfinite(out)
-            failed |= bad
-            n_steps[bad] = t + 1
-            alive &= ~bad
-            force = np.clip(np.where(alive, out, 0.0), -1.0, 1.0) * FORCE_MAG
-            nxt, reward, off_track = swingup_step(states, force)
-            states[alive] = nxt[alive]
-            rewards[alive, t] = reward[alive]
-            trace[:, t + 1] = states
-            ended = alive & off_track
-            n_steps[ended] = t + 1
-            alive &= ~off_track
-            if not alive.any():
-                trace[:, t + 2:] = states[:, None, :]
-                break
-    # summed step by step, as the task's running return (adding the 0s after the end is exact)
-    returns = np.cumsum(rewards, axis=1)[:, -1] if t_max else np.zeros(n_ep)
-    returns[failed | ~np.isfinite(returns)] = task.worst_score
+    rewards = np.empty((n_ep, t_max))
+    # the task's own numpy path (its scores with engine="numpy"), keeping every state
+    returns, n_steps = rollout_numpy(
+        net, np.repeat(swingup_initial_states([seed]), n_ep, axis=0), t_max, task.worst_score,
+        weight=w, conn_weights=cw,
+        trace=trace, rewards=rewards)
     return Trajectories(trace, rewards, n_steps, returns)
 
 

@@ -26,7 +26,13 @@ from wann_plugin.tasks.swingup.physics import (
     swingup_observations,
     swingup_step,
 )
-from wann_plugin.tasks.swingup.task import ENGINES, Rollouts, SwingUpTask, swingup_hard
+from wann_plugin.tasks.swingup.task import (
+    ENGINES,
+    Rollouts,
+    SwingUpTask,
+    rollout_numpy,
+    swingup_hard,
+)
 
 __all__ = [
     "CartPoleSwingUpEnv",
@@ -38,6 +44,7 @@ __all__ = [
     "Rollouts",
     "SwingUpTask",
     "T_LIMIT",
+    "rollout_numpy",
     "X_THRESHOLD",
     "draw_swingup",
     "swingup_hard",

@@ -26,7 +26,7 @@ from wann_plugin.tasks.swingup.physics import (
 )
 from wann_plugin.validation import Key, validate_params
 
-__all__ = ["ENGINES", "Rollouts", "SwingUpTask", "swingup_hard"]
+__all__ = ["ENGINES", "Rollouts", "SwingUpTask", "rollout_numpy", "swingup_hard"]
 
 
 class Rollouts(NamedTuple):
@@ -226,7 +226,7 @@ class SwingUpTask(Task):
             seen = swingup_observations(trace[0, :int(steps[0, 0]), 0, :4])
         else:
             record: list[np.ndarray] = []
-            _rollout_numpy(net, init, self.max_steps, self.worst_score, conn_weights=cw,
+            rollout_numpy(net, init, self.max_steps, self.worst_score, conn_weights=cw,
                            record=record)
             seen = np.concatenate(record)
         return subsample_rows(seen, n, seed)
@@ -274,7 +274,7 @@ class SwingUpTask(Task):
         ep_init = np.tile(init, (n_w, 1))
         for i, net in enumerate(nets):
             if not self._use_engine(net):
-                s, n = _rollout_numpy(net, ep_init, self.max_steps, self.worst_score,
+                s, n = rollout_numpy(net, ep_init, self.max_steps, self.worst_score,
                                       weight=ep_weight)
                 scores[i], steps[i] = s.reshape(n_w, n_r), n.reshape(n_w, n_r)
         return Rollouts(scores, steps)
@@ -285,14 +285,15 @@ class SwingUpTask(Task):
         if self._use_engine(net):
             return kernel.run_conn(net, cw, init, max_steps=self.max_steps,
                                    worst=self.worst_score, exact_math=self.exact_math)
-        s, n = _rollout_numpy(net, np.tile(init, (n_s, 1)), self.max_steps, self.worst_score,
+        s, n = rollout_numpy(net, np.tile(init, (n_s, 1)), self.max_steps, self.worst_score,
                               conn_weights=np.repeat(cw, n_r, axis=0))
         return s.reshape(n_s, n_r), n.reshape(n_s, n_r)
 
 
-def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: float, *,
-                   weight: np.ndarray | None = None, conn_weights: np.ndarray | None = None,
-                   record: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+def rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: float, *,
+                  weight: np.ndarray | None = None, conn_weights: np.ndarray | None = None,
+                  record: list | None = None, trace: np.ndarray | None = None,
+                  rewards: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The plain path: ``net.activate`` + :func:`swingup_step`, all episodes in lockstep.
 
     Every episode is computed every step (finished ones are frozen, not dropped) so that the
@@ -306,6 +307,11 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
     conn_weights : ndarray of shape (n_episodes, n_connections), optional
     record : list, optional
         Each step appends the observations of the episodes still running to it.
+    trace : ndarray of shape (n_episodes, max_steps + 1, 4), optional
+        Filled with every state: the start, then the state after each step (an episode that
+        ended keeps its last state to the end).
+    rewards : ndarray of shape (n_episodes, max_steps), optional
+        Filled with each step's reward (0 after an episode's end).
 
     Returns
     -------
@@ -316,6 +322,10 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
     ret = np.zeros(n_ep)
     steps = np.full(n_ep, max_steps, dtype=np.int64)
     alive = np.ones(n_ep, dtype=bool)
+    if trace is not None:
+        trace[:, 0] = states
+    if rewards is not None:
+        rewards[:] = 0.0
     with np.errstate(all="ignore"):
         for t in range(max_steps):
             obs = swingup_observations(states)
@@ -333,10 +343,16 @@ def _rollout_numpy(net: WannNetwork, init: np.ndarray, max_steps: int, worst: fl
             nxt, reward, off_track = swingup_step(states, force)
             states[alive] = nxt[alive]
             ret[alive] += reward[alive]
+            if rewards is not None:
+                rewards[alive, t] = reward[alive]
+            if trace is not None:
+                trace[:, t + 1] = states
             ended = alive & off_track
             steps[ended] = t + 1
             alive &= ~off_track
             if not alive.any():
+                if trace is not None:
+                    trace[:, t + 2:] = states[:, None, :]
                 break
     ret[~np.isfinite(ret)] = worst
     return ret, steps
