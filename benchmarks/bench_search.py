@@ -127,6 +127,12 @@ def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
     checkpointer.attach(population)
     for r in (first, evaluator, progress, checkpointer, last):
         population.add_reporter(r)
+    try:  # what run_search adds (newer trees)
+        from wann_plugin.runner import _FreezeHeap
+    except ImportError:
+        pass
+    else:
+        population.add_reporter(_FreezeHeap())
     # patched on the classes (this process runs one task): instances stay picklable for the
     # checkpointer
     repro_type, task_type = type(population.reproduction), type(evaluator.task)

@@ -216,3 +216,48 @@ def test_node_genes_are_copy_on_write():
     assert child.nodes.explicit[hidden] is not parent.nodes.explicit[hidden]
     clone = pickle.loads(pickle.dumps(child))
     assert structure(clone) == structure(child)
+
+
+def test_node_genes_name_their_version_and_origin():
+    cfg = make_config()
+    g = WannGenome(1)
+    g.configure_new(cfg, rng=np.random.default_rng(0))
+    nodes = g.nodes
+    dup = nodes.copy()
+    assert dup.version == 0 and dup.origin == (nodes.serial, nodes.version)
+    assert dup.serial != nodes.serial
+    out = cfg.output_keys[0]
+    _ = dup.explicit[out]                        # reading through explicit changes nothing
+    assert dup.version == 0
+    dup[out].activation = "tanh"                 # a node handed out may be written
+    assert dup.version == 1 and nodes[out].activation == "linear"
+    dup[99] = WannGenome.make_node(cfg, 99, "sin")
+    del dup[99]
+    assert dup.version == 3
+    back = pickle.loads(pickle.dumps(dup))
+    assert (back.version, back.origin) == (0, None) and back.serial != dup.serial
+    assert back.explicit[out].activation == "tanh"
+
+
+def test_a_child_with_untouched_nodes_takes_its_parents_activations_unread():
+    cfg = make_config(n_in=4, n_out=2, p=0.6)
+    rng = np.random.default_rng(3)
+    parent = WannGenome(1)
+    parent.configure_new(cfg, rng=rng)
+    for _ in range(6):
+        parent.mutate_add_node(cfg, rng=rng)
+    cache = NetworkCache()
+    parent_net = cache.compile(parent, cfg)
+    cache.advance()
+    child, changed = WannGenome(2), WannGenome(3)
+    child.configure_copy(parent)
+    changed.configure_copy(parent)
+    assert changed.mutate_change_activation(cfg, rng=rng)
+    got, got_changed = cache.compile(child, cfg), cache.compile(changed, cfg)
+    assert cache.counts["relabelled"] == 2
+    assert got.activations is parent_net.activations and got.key == 2
+    for genome, net in ((child, got), (changed, got_changed)):
+        want = WannNetwork.from_genome(genome, cfg)
+        np.testing.assert_array_equal(net.activations, want.activations)
+        assert (net.node_keys, net.conn_keys, net.key) == (want.node_keys, want.conn_keys, 3
+                                                           if genome is changed else 2)

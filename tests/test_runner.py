@@ -78,6 +78,44 @@ def test_progress_reporter_restores_rows_and_writes_them(tmp_path, cfg):
     assert len((tmp_path / "stats.csv").read_text().splitlines()) == 3
 
 
+def test_progress_reporter_keeps_copies_that_later_generations_cannot_change(cfg):
+    config = load_config(cfg)
+    population = neat.Population(config)
+    ev = WannEvaluator(ToyTask(n_inputs=5))
+    progress = ProgressReporter(None)
+    population.add_reporter(ev)
+    population.add_reporter(progress)
+    population.run(ev, 1)
+    kept = progress.top[0]
+    original = next(g for g in population.population.values() if g.key == kept.key) \
+        if kept.key in population.population else None
+    before = (sorted((k, n.activation) for k, n in kept.nodes.items()),
+              sorted(kept.connections.enabled_keys()), kept.fitness)
+    population.run(ev, 3)  # the elites live on and are evaluated again
+    if original is not None:
+        original.nodes[config.genome_config.output_keys[0]].activation = "sin"
+        original.connections[next(iter(original.connections.explicit))].enabled = False
+    after = (sorted((k, n.activation) for k, n in kept.nodes.items()),
+             sorted(kept.connections.enabled_keys()), kept.fitness)
+    assert after == before
+
+
+def test_run_search_freezes_the_heap_per_generation_and_releases_it(cfg):
+    import gc
+
+    from neat.reporting import BaseReporter
+
+    seen = []
+
+    class Watch(BaseReporter):
+        def end_generation(self, config, population, species_set):
+            seen.append(gc.get_freeze_count())
+
+    run_search(load_config(cfg), generations=2, stream=None, reporters=[Watch()])
+    assert len(seen) == 2 and min(seen) > 1000
+    assert gc.get_freeze_count() == 0
+
+
 def test_select_champion_breaks_ties_by_smaller_key(cfg):
     config = load_config(cfg)
     population = neat.Population(config)

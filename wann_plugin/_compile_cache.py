@@ -12,8 +12,10 @@
 Whether connection genes changed is known without looking at them: a genome's
 :class:`~wann_plugin._genes.ConnectionGenes` counts every write and every gene it hands
 out (``version``), and a copy records the ``(serial, version)`` it was copied from. Node genes
-are few and are compared by value (key and activation) every time. Genomes whose
-``connections`` is a plain dict are compiled every time.
+are named the same way (:class:`~wann_plugin._genes.NodeGenes` has its own ``version``,
+``serial`` and ``origin``), so a child whose nodes are an untouched copy of its parent's takes
+the parent's activations without reading them; plain-dict nodes are compared by value (key
+and activation). Genomes whose ``connections`` is a plain dict are compiled every time.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from wann_plugin._genes import ConnectionGenes, read_genes
+from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
 from wann_plugin.network import WannNetwork
 
@@ -30,7 +32,19 @@ __all__ = ["NetworkCache"]
 
 
 def _node_signature(genome) -> tuple:
-    return tuple((k, n.activation) for k, n in read_genes(genome.nodes).items())
+    """What names the genome's node genes: ``(serial, version)`` of a
+    :class:`~wann_plugin._genes.NodeGenes` (no walk over the nodes), else their values."""
+    nodes = genome.nodes
+    if isinstance(nodes, NodeGenes):
+        return (nodes.serial, nodes.version)
+    return tuple((k, n.activation) for k, n in read_genes(nodes).items())
+
+
+def _nodes_unchanged_since(genome, signature) -> bool:
+    """Whether ``genome``'s node genes are an untouched copy of the node genes named by
+    ``signature`` (a parent's :func:`_node_signature`)."""
+    nodes = genome.nodes
+    return isinstance(nodes, NodeGenes) and nodes.version == 0 and nodes.origin == signature
 
 
 class NetworkCache:
@@ -66,7 +80,12 @@ class NetworkCache:
             parent = self._previous.get(conns.origin[0])
             if parent is not None and parent[0] == conns.origin[1] and \
                     parent[1] is genome_config:
-                net, how = _relabel(parent[3], genome, genome_config, key), "relabelled"
+                if _nodes_unchanged_since(genome, parent[2]):
+                    net = parent[3] if parent[3].key == key else \
+                        dataclasses.replace(parent[3], key=key)
+                else:
+                    net = _relabel(parent[3], genome, genome_config, key)
+                how = "relabelled"
                 if net is not None and conns.version != 0:
                     net, how = _extend(net, conns.enabled_keys(), genome_config), "extended"
         if net is None:

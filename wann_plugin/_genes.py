@@ -407,11 +407,17 @@ class NodeGenes(MutableMapping):
     code that only reads uses :attr:`explicit`.
     """
 
-    __slots__ = ("_genes", "_owned")
+    __slots__ = ("_genes", "_owned", "version", "serial", "origin")
 
     def __init__(self, genes: dict | None = None):
         self._genes: dict = {} if genes is None else genes
         self._owned: set | frozenset | None = None
+        #: Bumped whenever a node may have changed (any write, any node handed out).
+        self.version = 0
+        #: Unique in this process: with :attr:`version` it names this exact node set.
+        self.serial = next(_SERIALS)
+        #: ``(serial, version)`` of the mapping this one was copied from, else None.
+        self.origin = None
 
     @property
     def explicit(self) -> dict:
@@ -423,11 +429,15 @@ class NodeGenes(MutableMapping):
         new = NodeGenes.__new__(NodeGenes)
         new._genes = dict(self._genes)
         new._owned = _NONE
+        new.version = 0
+        new.serial = next(_SERIALS)
+        new.origin = (self.serial, self.version)
         self._owned = _NONE
         return new
 
     def __getitem__(self, key):
         gene = self._genes[key]
+        self.version += 1
         owned = self._owned
         if owned is not None and key not in owned:
             gene = self._genes[key] = copy_gene(gene)
@@ -438,6 +448,7 @@ class NodeGenes(MutableMapping):
 
     def __setitem__(self, key, gene) -> None:
         self._genes[key] = gene
+        self.version += 1
         owned = self._owned
         if owned is not None:
             if type(owned) is frozenset:
@@ -446,6 +457,7 @@ class NodeGenes(MutableMapping):
 
     def __delitem__(self, key) -> None:
         del self._genes[key]
+        self.version += 1
 
     def __contains__(self, key) -> bool:
         return key in self._genes
@@ -465,3 +477,6 @@ class NodeGenes(MutableMapping):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._genes = state["genes"]
         self._owned = state["owned"]
+        self.version = 0
+        self.serial = next(_SERIALS)
+        self.origin = None

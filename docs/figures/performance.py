@@ -110,6 +110,34 @@ def numbers(swing: dict, e: dict, search: dict, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "bench_search"
+
+
+def search_rounds(out: Path) -> None:
+    """The before/after table of the second round of whole-run work (``results/bench_search/
+    round2_*.json``: early = generations 2-4, late = generations 201-203)."""
+    rows = []
+    for when, label in (("early", "gen. 2-4"), ("late", "gen. 201-203")):
+        before = json.loads((RESULTS / f"round2_{when}_before.json").read_text())["rows"]
+        after = {r["task"]: r for r in
+                 json.loads((RESULTS / f"round2_{when}_after.json").read_text())["rows"]}
+        for b in before:
+            for tag, r in (("before", b), ("after", after[b["task"]])):
+                p, total = r["parts"], r["seconds_per_generation"]
+                rows.append([f"{r['task']} ({r['pop_size']}), {label}, {tag}",
+                             f"{r['mean_connections']:.0f}", f"{total:.3f}",
+                             f"{p['evaluation']:.3f}", f"{p['compile']:.3f}",
+                             f"{p['reproduction']:.3f}", f"{p['bookkeeping']:.4f}",
+                             f"{100 * (1 - p['evaluation'] / total):.0f} %"])
+    head = ["task (population), generations, tree", "connections / net", "s / generation",
+            "evaluation", "compile", "reproduction", "bookkeeping", "outside evaluation"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [head, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    out.write_text("\n".join(lines) + "\n")
+
+
 def main(out_dir: Path) -> None:
     swing = json.loads((DATA / "bench_swingup.json").read_text())
     one = json.loads((DATA / "bench_episode.json").read_text())
@@ -118,3 +146,4 @@ def main(out_dir: Path) -> None:
     parts(search, out_dir / "performance_parts.png")
     episode(one, out_dir / "performance_episode.png")
     numbers(swing, one, search, out_dir / "performance_numbers.rst")
+    search_rounds(out_dir / "performance_search_round2.rst")
