@@ -94,3 +94,17 @@ def test_parallel_seeds_run_whole_searches_on_a_process_pool(tmp_path):
     b = read_stats(seed_folder(tmp_path / "seq", 1) / "stats.csv")
     np.testing.assert_array_equal(a["best_mean"], b["best_mean"])
     assert (tmp_path / "par" / "seed-0.log").read_text().count("gen ") == 3
+
+
+def test_a_seeds_cached_report_is_keyed_by_the_resolved_tuning_defaults(monkeypatch):
+    from wann_plugin.sweep import _resolved_tuning
+    from wann_plugin.tuning.registry import get_tuning_method
+
+    base = _resolved_tuning({})
+    assert base["method"] == "cma" and base["loop"]["generations"] >= 1
+    cma = get_tuning_method("cma")
+    monkeypatch.setitem(cma.presets, "default", {**cma.presets["default"], "pop_size": 7})
+    changed = _resolved_tuning({})
+    assert changed != base and changed["options"]["pop_size"] == 7
+    assert _resolved_tuning({"generations": 5})["loop"]["generations"] == 5
+    assert _resolved_tuning({"method": "pepg", "preset": "reference"})["options"]["sigma"] == 0.1

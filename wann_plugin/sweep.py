@@ -33,6 +33,8 @@ import numpy as np
 from wann_plugin.analysis import CONDITION_LABELS, CONDITIONS, four_condition_report
 from wann_plugin.io import atomic_write_text, load_network
 from wann_plugin.tasks.base import Task
+from wann_plugin.tuning.registry import get_tuning_method
+from wann_plugin.tuning.tune import _LOOP_DEFAULTS
 
 __all__ = ["SeedSummary", "SweepSummary", "parse_seeds", "plot_learning_curves",
            "read_stats", "run_sweep", "seed_folder", "summarize_sweep"]
@@ -318,8 +320,8 @@ def summarize_sweep(
     """
     out_dir = Path(out_dir)
     opts = dict(report_options or {})
-    key = json.dumps({"n_episodes": n_episodes, "tune_seed": tune_seed, **opts},
-                     sort_keys=True, default=str)
+    key = json.dumps({"n_episodes": n_episodes, "tune_seed": tune_seed, **opts,
+                      "resolved": _resolved_tuning(opts)}, sort_keys=True, default=str)
     rows = []
     for seed in seeds:
         folder = seed_folder(out_dir, seed)
@@ -363,6 +365,17 @@ def summarize_sweep(
                              title=f"{task.name}: best mean score per generation")
     _say(stream, summary.to_markdown())
     return summary
+
+
+def _resolved_tuning(opts: dict) -> dict:
+    """The tuning settings a report with ``opts`` would use, defaults included, so a cached
+    report made under other defaults is not taken for a current one."""
+    method = get_tuning_method(opts.get("method", "cma"))
+    method_opts, loop = method.resolve(opts.get("options"), opts.get("preset", "default"))
+    for name in ("generations", "n_repeats"):
+        if opts.get(name) is not None:
+            loop[name] = opts[name]
+    return {"method": method.name, "options": method_opts, "loop": {**_LOOP_DEFAULTS, **loop}}
 
 
 def plot_learning_curves(stats: dict[int, dict[str, np.ndarray]], *, path: str | Path | None = None,
