@@ -10,6 +10,8 @@ Reads, when present:
 * ``results/swingup/baseline/report.json``: the fixed-topology row (``wann report``);
 * ``results/swingup/swing-out/tune.json``: ``wann tune --json`` on the reference champion;
 * ``results/swingup/swing-out/reference-weights.json``: the reference's own tuned weights;
+* ``results/swingup/swing-out/conditions.json`` and ``results/biped/conditions.json``:
+  ``experiments/reference_conditions.py`` (a reference champion's four conditions);
 * ``results/<task>/classification.json``: ``experiments/classification_table.py``;
 * ``results/timings.json``: how long each command took.
 
@@ -22,6 +24,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from wann_plugin.analysis import PAPER_RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -74,6 +78,12 @@ def swingup_section(timings: dict) -> list[str]:
     paper = (summary.get("paper") or {}).get("WANN")
     if paper:
         rows.append(["paper (WANN)", ""] + [_cell(paper[c]) for c in CONDITIONS])
+    ref_cond = _load(RESULTS / "swingup" / "swing-out" / "conditions.json")
+    if ref_cond is not None:
+        row = ref_cond["rows"][0]
+        rows.append([f"reference champion {row['label']} (its tuned weights)",
+                     str(row["n_connections"])]
+                    + [_cell(row["conditions"].get(c)) for c in CONDITIONS])
     base = _load(RESULTS / "swingup" / "baseline" / "report.json")
     if base is not None:
         row = base["rows"][-1]
@@ -97,10 +107,53 @@ def swingup_section(timings: dict) -> list[str]:
             + ("" if ref is None else
                f"; the reference's own tuned weights score {ref['mean']:.1f} ± {ref['std']:.1f}")
             + ".", ""]
+    lines += _times(summary)
     if timings:
-        lines += ["Times (wall clock on the shared 2-core machine, several jobs at once):", ""]
+        lines += ["Other times (wall clock on the shared 2-core machine, several jobs at once):",
+                  ""]
         lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith("swingup")] + [""]
     return lines
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _times(summary: dict) -> list[str]:
+    """Per-seed search and tuning times as the runs recorded them (``stats.csv``'s seconds
+    per generation, the seed report's ``seconds``)."""
+    seeds = summary["seeds"]
+    search = [(s["seed"], s.get("search_seconds")) for s in seeds]
+    tuning = [(s["seed"], s.get("tuning_seconds")) for s in seeds]
+    out = []
+    if all(t is not None for _, t in search):
+        out.append("* searches (wall clock of the generations, as ``stats.csv`` records them): "
+                   + ", ".join(f"seed {k} {_minutes(t)}" for k, t in search))
+    if all(t is not None for _, t in tuning):
+        out.append("* the four conditions per champion, tuning included: "
+                   + ", ".join(f"seed {k} {_minutes(t)}" for k, t in tuning))
+    return (["Times:", "", *out, ""]) if out else []
+
+
+def biped_section() -> list[str]:
+    cond = _load(RESULTS / "biped" / "conditions.json")
+    if cond is None:
+        return []
+    row = cond["rows"][0]
+    paper = (cond.get("paper") or {}).get("WANN")
+    if paper is None and "biped" in PAPER_RESULTS:  # a report made before the table knew it
+        paper = {c: {"mean": m, "std": sd} for c, (m, sd) in PAPER_RESULTS["biped"]["WANN"].items()}
+    rows = [[f"reference champion {row['label']} (its tuned weights)", str(row["n_connections"])]
+            + [_cell(row["conditions"].get(c)) for c in CONDITIONS]]
+    if paper:
+        rows.append(["paper (WANN)", ""] + [_cell(paper[c]) for c in CONDITIONS])
+    return ["BipedalWalker", "-------------", "",
+            f"The reference champion under the four conditions, {cond['n_episodes']} test "
+            "episodes each (seeds 0..99); the tuned weights are the reference's own "
+            f"(weight bias {cond['weight_bias']}), the tuned shared weight comes from a sweep "
+            f"with {cond['shared_repeats']} episodes per weight "
+            f"(``experiments/reference_conditions.py``, {_minutes(cond['seconds'])}).", "",
+            *_table(["Network", "Connections", *LABELS], rows)]
 
 
 def classification_section(timings: dict) -> list[str]:
@@ -146,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += swingup_section(timings)
     lines += classification_section(timings)
+    lines += biped_section()
     if notes:
         lines += [notes.rstrip(), ""]
     Path(args.out).write_text("\n".join(lines))

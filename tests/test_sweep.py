@@ -67,6 +67,9 @@ def test_sweep_cli_summarises_the_seeds(tmp_path, capsys):
     means = [s["conditions"]["tuned_weights"]["mean"] for s in doc["seeds"]]
     assert doc["over_seeds"]["tuned_weights"]["mean"] == pytest.approx(np.mean(means))
     assert doc["settings"]["generations"] == 3 and doc["settings"]["pop_size"] == 8
+    stats = read_stats(seed_folder(out, 0) / "stats.csv")
+    assert doc["seeds"][0]["search_seconds"] == pytest.approx(stats["seconds"].sum(), abs=0.06)
+    assert doc["seeds"][0]["tuning_seconds"] > 0
     assert (out / "learning_curves.png").stat().st_size > 0
     # a second summary reuses each seed's report
     before = (seed_folder(out, 0) / "report.json").stat().st_mtime_ns

@@ -77,6 +77,10 @@ PAPER_RESULTS: dict[str, dict[str, dict[str, tuple[float, float | None]]]] = {
         "Fixed topology": {"random_weights": (21, None), "random_shared_weight": (7, None),
                            "tuned_shared_weight": (8, None), "tuned_weights": (918, None)},
     },
+    "biped": {
+        "WANN": {"random_weights": (-46, 54), "random_shared_weight": (51, 108),
+                 "tuned_shared_weight": (261, 58), "tuned_weights": (332, 1)},
+    },
 }
 
 _SEED_HIGH = 2**31 - 10_000

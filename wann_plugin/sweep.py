@@ -197,6 +197,7 @@ class SeedSummary:
     best_shared_weight: float
     conditions: dict
     tuning_seconds: float | None = None
+    search_seconds: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -351,7 +352,9 @@ def summarize_sweep(
             best_shared_weight=row["best_shared_weight"],
             conditions={c: {"mean": v["mean"], "std": v["std"]}
                         for c, v in row["conditions"].items()},
-            tuning_seconds=doc.get("seconds")))
+            tuning_seconds=doc.get("seconds"),
+            search_seconds=(round(float(stats["seconds"].sum()), 1) if "seconds" in stats
+                            else None)))
     best = max(rows, key=lambda s: s.conditions["tuned_shared_weight"]["mean"]).seed
     first = json.loads((seed_folder(out_dir, seeds[0]) / "report.json").read_text())
     summary = SweepSummary(task=task.name, seeds=tuple(rows), best_seed=best,
