@@ -172,8 +172,28 @@ def classification_section(timings: dict) -> list[str]:
                            ("trained_weights", "Trained weights")):
             rows.append([label, _cell(doc["rows"][key], 1), _cell(doc["paper"][key], 1)])
         lines += _table(["Condition", "Ours", "Paper (MNIST 16x16)"], rows)
+        lines += _classification_times(path.parent, doc)
         lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith(task)] + [""]
     return lines
+
+
+def _classification_times(folder: Path, doc: dict) -> list[str]:
+    """The search's time as its ``stats.csv`` recorded it, and the table's own times."""
+    out = []
+    stats = folder / "seed-0" / "stats.csv"
+    if stats.is_file():
+        import csv
+
+        with open(stats, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        seconds = sum(float(r["seconds"]) for r in rows)
+        out.append(f"* search: {len(rows)} generations in {_minutes(seconds)} (wall clock of the "
+                   "generations, ``seed-0/stats.csv``)")
+    sec = doc.get("seconds") or {}
+    if sec:
+        out.append(f"* the conditions {_minutes(sec.get('conditions', 0))}, gradient training "
+                   f"{_minutes(sec.get('training', 0))}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -138,6 +138,47 @@ def search_rounds(out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
+
+#: What the issue (10) measured before the work, for the runs that have a counterpart:
+#: (CPU seconds, peak MB, note).
+_BEFORE = {
+    "digits960": (3087, 848, "the reference code: 25.5 min"),
+    "mnist-1024": (18.25 * 1024, 1460, "generations 0-3 at 18.25 s, times 1024"),
+}
+
+
+def _time_report(path: Path) -> dict:
+    values = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.strip().rpartition(": ")
+        values[key] = value
+    h_m_s = [float(x) for x in values["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")]
+    wall = sum(v * 60 ** i for i, v in enumerate(reversed(h_m_s)))
+    return {"cpu": float(values["User time (seconds)"]) + float(values["System time (seconds)"]),
+            "wall": wall, "peak_mb": int(values["Maximum resident set size (kbytes)"]) / 1024}
+
+
+def whole_runs(out: Path) -> None:
+    """The table of whole runs timed by ``/usr/bin/time -v`` (``results/whole_runs/``)."""
+    rows = []
+    for path in sorted(WHOLE_RUNS.glob("*.time.txt")):
+        name = path.name[: -len(".time.txt")]
+        r = _time_report(path)
+        before = _BEFORE.get(name)
+        rows.append([name, f"{r['cpu'] / 60:.1f} min", f"{r['wall'] / 60:.1f} min",
+                     f"{r['peak_mb']:.0f} MB",
+                     "-" if before is None else
+                     f"{before[0] / 60:.0f} min CPU, {before[1]} MB ({before[2]})"])
+    head = ["run (results/whole_runs/NAME.time.txt)", "CPU time", "wall clock", "peak memory",
+            "before (issue 10)"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [head, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    out.write_text("\n".join(lines) + "\n")
+
+
 def main(out_dir: Path) -> None:
     swing = json.loads((DATA / "bench_swingup.json").read_text())
     one = json.loads((DATA / "bench_episode.json").read_text())
@@ -147,3 +188,4 @@ def main(out_dir: Path) -> None:
     episode(one, out_dir / "performance_episode.png")
     numbers(swing, one, search, out_dir / "performance_numbers.rst")
     search_rounds(out_dir / "performance_search_round2.rst")
+    whole_runs(out_dir / "performance_whole_runs.rst")
