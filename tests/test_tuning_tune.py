@@ -52,7 +52,7 @@ def test_every_method_improves_on_fresh_episodes(method):
 def test_start_from_the_best_shared_weight_and_reproducibility():
     task, net = teacher_task(1)
     kw = dict(method="cma", generations=5, n_repeats=1, options=SMALL["cma"], validate_every=5,
-              shared_options={"refine_iters": 4})
+              shared_options={"refine_iters": 4}, starts=1)
     a = tune_weights(task, net, rng=np.random.default_rng(3), **kw)
     b = tune_weights(task, net, rng=np.random.default_rng(3), **kw)
     assert a.shared is not None
@@ -176,3 +176,49 @@ def test_auto_sigma_is_the_largest_step_that_keeps_half_of_the_margin():
                        rng=np.random.default_rng(0))
     assert res.options["sigma"] in ([s] for s in SIGMA_LADDER)
     assert res.options["pop_size"] == 64 and res.options["restarts"] == 0
+
+
+def test_peak_starts_are_the_best_separated_peaks_of_the_shared_curve():
+    from wann_plugin.tuning.shared import SharedWeightResult
+    from wann_plugin.tuning.tune import _peak_starts
+
+    g = np.round(np.linspace(-2.0, 2.0, 41), 10)
+    s = np.full(41, 100.0)
+    s[30], s[31], s[29] = 700.0, 690.0, 650.0   # the best peak at 1.0 (refined to 1.03)
+    s[28] = 660.0                                 # a peak 0.2 from it: the same basin
+    s[10] = 680.0                                 # -1.0: the second basin
+    s[5] = 600.0                                  # -1.5: the third
+    r = SharedWeightResult(1.03, 705.0, g, s, 0 * s, g, s, 0, 32)
+    assert _peak_starts(r, 1) == [1.03]
+    assert _peak_starts(r, 2) == [1.03, -1.0]
+    assert _peak_starts(r, 3) == [1.03, -1.0, -1.5]
+
+
+def test_racing_starts_continues_the_best_probe():
+    task, net = teacher_task(0)        # its shared-weight curve peaks near 0.3 and at -0.5
+    records = []
+    kw = dict(method="cma", generations=12, n_repeats=1, options=SMALL["cma"],
+              validate_every=3, n_validation=8, shared_options={"refine_iters": 4})
+    res = tune_weights(task, net, rng=np.random.default_rng(5), starts=2, probe_generations=4,
+                       callback=records.append, **kw)
+    from wann_plugin.tuning.tune import _peak_starts
+
+    assert [p["weight"] for p in res.probes] == _peak_starts(res.shared, 2)
+    assert len(res.probes) == 2 and res.probes[0]["weight"] == res.shared.weight
+    # two probes of 4 generations, then the winner's 8 more: 16 generations in the history
+    assert [r.generation for r in records] == list(range(17))
+    # the probe's best validation is what the records show for it
+    assert res.probes[0]["validation"] == np.nanmax([r.validation for r in records[1:5]])
+    assert res.probes[1]["validation"] == np.nanmax([r.validation for r in records[5:9]])
+    assert np.isfinite(records[4].validation) and np.isfinite(records[8].validation)
+    # the winner continued its own state (12 tells), not a fresh run
+    assert res.final_state.generation == 12
+    win = int(np.argmax([p["validation"] for p in res.probes]))
+    np.testing.assert_allclose(res.final_state.anchor, res.probes[win]["weight"])
+    assert res.validation_score == np.nanmax([r.validation for r in records])
+    assert res.validation_score >= res.start_score
+    assert res.to_dict()["probes"] == list(res.probes)
+    # a given start is never raced
+    one = tune_weights(task, net, rng=np.random.default_rng(5), starts=2, probe_generations=4,
+                       start=0.5, **kw)
+    assert one.probes == () and one.final_state.generation == 12

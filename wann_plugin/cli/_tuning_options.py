@@ -76,7 +76,7 @@ def add_tuning_arguments(p: argparse.ArgumentParser) -> None:
                    help="a method option (repeatable), e.g. pop_size=32 or sigma=auto")
     p.add_argument("--generations", type=flag_type(Key("--generations", int, None, low=0)),
                    default=None,
-                   help="tuning generations per run (default: the preset's; cma 300)")
+                   help="tuning generations per run (default: the preset's; cma 1200)")
     add_seed_argument(p, 0, "seed of every random draw (default 0)")
     p.add_argument("--weight-bias", type=flag_type(Key("--weight-bias", float, None)),
                    default=None, metavar="W",

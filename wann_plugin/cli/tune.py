@@ -70,6 +70,8 @@ def run_tune(args) -> int:
     }
     if result.shared is not None:
         summary["best_shared_weight"] = result.shared.weight
+    if result.probes:
+        summary["probes"] = list(result.probes)
     if args.test_episodes:
         scores = np.asarray(task.evaluate_weights(net, result.conn_weights[None], seed=0,
                                                   n_repeats=args.test_episodes))[0]

@@ -2,8 +2,10 @@
 
 ``cma`` (the default)
     CMA-ES (:class:`~wann_plugin.tuning.CmaEs`). Its default preset is sized for the engine's
-    throughput: 64 samples a generation, each on 16 episodes, 300 generations, and a step size
-    ``sigma`` scaled to the network (``sigma="auto"``: see :func:`auto_sigma`).
+    throughput: 64 samples a generation, each on 16 episodes, a step size ``sigma`` scaled to
+    the network (``sigma="auto"``: see :func:`auto_sigma`), two shared-weight peaks raced for
+    150 generations, the better one going on to 1200 generations. ``short`` is the earlier
+    default: one start, 300 generations.
 ``pepg``
     :class:`~wann_plugin.tuning.Pepg`; the preset ``reference`` is the WANN reference's
     fine-tuning (``WANNTool``: 64 samples, sigma 0.1, 4 episodes each).
@@ -31,7 +33,9 @@ register_tuning_method(TuningMethod(
     params=(CmaParams,),
     build=lambda net, p, hooks: CmaEs(p[0]),
     presets={
-        "default": {"pop_size": 64, "sigma": "auto", "generations": 300, "n_repeats": 16},
+        "default": {"pop_size": 64, "sigma": "auto", "generations": 1200, "n_repeats": 16,
+                    "n_validation": 256, "starts": 2, "probe_generations": 150},
+        "short": {"pop_size": 64, "sigma": "auto", "generations": 300, "n_repeats": 16},
         "reference": {"pop_size": 32, "sigma": 0.5, "generations": 150, "n_repeats": 4},
     },
 ))

@@ -43,6 +43,8 @@ LOOP_OPTIONS = {
     "n_validation": "validation episodes that pick the returned weights",
     "validate_every": "generations between validations",
     "restarts": "extra runs from the best weights so far, each with the full budget",
+    "starts": "shared-weight peaks raced when no start is given (the best goes on)",
+    "probe_generations": "generations each raced start runs before the best goes on",
 }
 
 

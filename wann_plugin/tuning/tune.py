@@ -100,6 +100,9 @@ class TuningResult:
     options : dict
         The method and loop options used (``sigma``: the step size of each run when it was
         ``"auto"``).
+    probes : tuple of dict
+        With several ``starts``: each raced start's shared ``weight``, its best
+        ``validation`` in the probe (and ``sigma`` when it was ``"auto"``), in racing order.
     """
 
     method: str
@@ -114,6 +117,7 @@ class TuningResult:
     n_validation: int
     final_state: Any = None
     options: dict = field(default_factory=dict)
+    probes: tuple = ()
 
     @property
     def improved(self) -> bool:
@@ -135,6 +139,7 @@ class TuningResult:
             "shared": None if self.shared is None else self.shared.to_dict(),
             "improved": self.improved,
             "options": self.options,
+            "probes": list(self.probes),
         }
 
 
@@ -226,7 +231,29 @@ def auto_sigma(task: Task, net: WannNetwork, x0: np.ndarray, *, seed: int,
 
 # ----------------------------------------------------------------------------- the loop
 _LOOP_DEFAULTS = {"generations": 300, "n_repeats": 16, "n_validation": 64, "validate_every": 5,
-                  "restarts": 0}
+                  "restarts": 0, "starts": 1, "probe_generations": 150}
+
+#: Shared weights closer than this to a start already chosen are not raced (the same basin).
+PEAK_GAP = 0.5
+
+
+def _peak_starts(shared: SharedWeightResult, n: int) -> list[float]:
+    """The best shared weight, then the best other peaks of the shared-weight curve.
+
+    A peak is a grid weight scoring at least as well as its neighbours; peaks are taken best
+    first, skipping any within :data:`PEAK_GAP` of a start already chosen, up to ``n`` starts.
+    """
+    g, s = shared.grid, shared.grid_scores
+    peaks = [i for i in range(g.size)
+             if (i == 0 or s[i] >= s[i - 1]) and (i == g.size - 1 or s[i] >= s[i + 1])
+             and np.isfinite(s[i])]
+    out = [float(shared.weight)]
+    for i in sorted(peaks, key=lambda j: (-s[j], j)):
+        if len(out) >= n:
+            break
+        if all(abs(float(g[i]) - w) >= PEAK_GAP for w in out):
+            out.append(float(g[i]))
+    return out
 
 
 def _hooks(task: Task, net: WannNetwork, method: TuningMethod, x0: np.ndarray,
@@ -279,6 +306,8 @@ def tune_weights(
     n_validation: int | None = None,
     validate_every: int | None = None,
     restarts: int | None = None,
+    starts: int | None = None,
+    probe_generations: int | None = None,
     shared_options: dict | None = None,
     callback: Callable[[GenerationRecord], None] | None = None,
 ) -> TuningResult:
@@ -318,6 +347,16 @@ def tune_weights(
         Extra runs after the first, each starting afresh from the best validated weights so
         far with twice the previous run's ``pop_size`` (IPOP, Auger & Hansen 2005) and, with
         ``sigma="auto"``, a step size measured again there (default 0).
+    starts : int, optional
+        Shared weights to race when ``start`` is None (default: the preset's, else 1): the
+        best shared weight and the best other peaks of its curve at least
+        :data:`PEAK_GAP` apart (a WANN often works at a positive and a negative weight, and
+        which basin tunes further is not the one that starts higher). Each runs
+        ``probe_generations``; the one that validated best goes on from where it is for the
+        rest of ``generations``. Ignored when ``start`` is given.
+    probe_generations : int, optional
+        Generations of each raced start (default: the preset's, else 150; at most
+        ``generations``).
     shared_options : dict, optional
         Keywords for :func:`best_shared_weight` when ``start`` is None (``grid``,
         ``refine_iters``, ``n_repeats``; by default ``max(32, n_repeats)`` episodes per
@@ -344,7 +383,8 @@ def tune_weights(
     method_opts, loop = spec.resolve(options, preset)
     for key, value in (("generations", generations), ("n_repeats", n_repeats),
                        ("n_validation", n_validation), ("validate_every", validate_every),
-                       ("restarts", restarts)):
+                       ("restarts", restarts), ("starts", starts),
+                       ("probe_generations", probe_generations)):
         if value is not None:
             loop[key] = value
     loop = {**_LOOP_DEFAULTS, **loop}
@@ -353,6 +393,8 @@ def tune_weights(
     check_int("tune_weights", "validate_every", loop["validate_every"], 1)
     check_int("tune_weights", "n_validation", loop["n_validation"], 1)
     check_int("tune_weights", "restarts", loop["restarts"], 0)
+    check_int("tune_weights", "starts", loop["starts"], 1)
+    check_int("tune_weights", "probe_generations", loop["probe_generations"], 0)
     task.check_network(net)
     if net.n_connections == 0:
         raise ValueError(f"network {net.key!r} has no enabled connection: nothing to tune")
@@ -373,46 +415,79 @@ def tune_weights(
     history = [GenerationRecord(0, 0, float("nan"), float("nan"), best_v, 0.0)]
     if callback is not None:
         callback(history[0])
-    n_episodes = 0
-    state = None
-    sigmas = []
-    gen = 0
-    for run in range(loop["restarts"] + 1):
+    counters = {"gen": 0, "episodes": 0}
+    sigmas: list[float] = []
+
+    def begin(weights: np.ndarray, run: int):
         run_opts = dict(method_opts)
         if run and "pop_size" in spec.options():  # IPOP: double the samples each restart
             base = run_opts.get("pop_size") or spec.options()["pop_size"].default
             if base is not None:
                 run_opts["pop_size"] = int(base) * 2 ** run
         if run_opts.get("sigma") == "auto":
-            run_opts["sigma"] = auto_sigma(task, net, best_w,
+            run_opts["sigma"] = auto_sigma(task, net, weights,
                                            seed=int(rng.integers(0, _SEED_HIGH)))
             sigmas.append(run_opts["sigma"])
         strategy = spec.make(net, run_opts, hooks=hooks)
-        state = strategy.init(best_w, rng=rng)
-        for run_gen in range(1, generations + 1):
-            gen += 1
+        return strategy, strategy.init(weights, rng=rng)
+
+    def advance(strategy, state, first: int, last: int, end: int):
+        """Generations ``first..last`` of a run of ``end``; returns (state, best validated)."""
+        nonlocal best_w, best_v
+        run_best = -np.inf
+        for run_gen in range(first, last + 1):
+            counters["gen"] += 1
             samples, state = strategy.ask(state, rng=rng)
             scores = evaluate_candidates(task, net, samples,
                                          seed=int(rng.integers(0, _SEED_HIGH)), n_repeats=n_rep)
-            n_episodes += samples.shape[0] * n_rep
+            counters["episodes"] += samples.shape[0] * n_rep
             state = strategy.tell(state, samples, scores)
             val = float("nan")
-            if run_gen % every == 0 or run_gen == generations:
+            if run_gen % every == 0 or run_gen in (last, end):
                 cand = strategy.current(state)
                 val = validate(cand)
+                run_best = max(run_best, val)
                 if val > best_v:
                     best_w, best_v = cand, val
             finite = scores[np.isfinite(scores)]
-            rec = GenerationRecord(gen, n_episodes, float(scores.max()),
+            rec = GenerationRecord(counters["gen"], counters["episodes"], float(scores.max()),
                                    float(finite.mean()) if finite.size else float("-inf"), val,
                                    time.perf_counter() - t0)
             history.append(rec)
             if callback is not None:
                 callback(rec)
+        return state, run_best
+
+    state = None
+    probes: list[dict] = []
+    probe = min(loop["probe_generations"], generations)
+    starts = _peak_starts(shared, loop["starts"]) if shared is not None else [float(x0[0])]
+    if len(starts) > 1 and probe > 0:
+        # race the starts: each runs `probe` generations; the best validated one goes on
+        raced = []
+        for weight in starts:
+            strategy, st = begin(np.full(net.n_connections, weight), 0)
+            st, run_best = advance(strategy, st, 1, probe, generations)
+            probes.append({"weight": weight, "validation": run_best,
+                           **({"sigma": sigmas[-1]} if sigmas else {})})
+            raced.append((run_best, strategy, st))
+        i_win = int(np.argmax([r[0] for r in raced]))
+        _, strategy, state = raced[i_win]
+        del raced
+        if sigmas:
+            sigmas[:] = [sigmas[i_win]]
+        state, _ = advance(strategy, state, probe + 1, generations, generations)
+    else:
+        strategy, state = begin(best_w, 0)
+        state, _ = advance(strategy, state, 1, generations, generations)
+    for run in range(1, loop["restarts"] + 1):
+        strategy, state = begin(best_w, run)
+        state, _ = advance(strategy, state, 1, generations, generations)
     return TuningResult(
         method=spec.name, conn_weights=best_w, validation_score=best_v, start_weights=x0,
-        start_score=start_score, history=tuple(history), n_episodes=n_episodes, shared=shared,
-        validation_seed=val_seed, n_validation=n_val, final_state=state,
+        start_score=start_score, history=tuple(history), n_episodes=counters["episodes"],
+        shared=shared, validation_seed=val_seed, n_validation=n_val, final_state=state,
+        probes=tuple(probes),
         options={**{k: o.default for k, o in spec.options().items()}, **method_opts, **loop,
                  **({"sigma": sigmas} if sigmas else {})},
     )
