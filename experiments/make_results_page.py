@@ -13,7 +13,8 @@ Reads, when present:
 * ``results/swingup/swing-out/conditions.json`` and ``results/biped/conditions.json``:
   ``experiments/reference_conditions.py`` (a reference champion's four conditions);
 * ``results/<task>/classification.json``: ``experiments/classification_table.py``;
-* ``results/timings.json``: how long each command took.
+
+Every time shown is one a run recorded itself (``stats.csv``, a report's ``seconds``).
 
 Nothing is recomputed: the docs build only reads these files.
 """
@@ -52,7 +53,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out + [""]
 
 
-def swingup_section(timings: dict) -> list[str]:
+def swingup_section() -> list[str]:
     summary = _load(RESULTS / "swingup" / "summary.json")
     if summary is None:
         return []
@@ -107,11 +108,7 @@ def swingup_section(timings: dict) -> list[str]:
             + ("" if ref is None else
                f"; the reference's own tuned weights score {ref['mean']:.1f} ± {ref['std']:.1f}")
             + ".", ""]
-    lines += _times(summary)
-    if timings:
-        lines += ["Other times (wall clock on the shared 2-core machine, several jobs at once):",
-                  ""]
-        lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith("swingup")] + [""]
+    lines += _times(summary, base)
     return lines
 
 
@@ -119,9 +116,9 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def _times(summary: dict) -> list[str]:
+def _times(summary: dict, base: dict | None) -> list[str]:
     """Per-seed search and tuning times as the runs recorded them (``stats.csv``'s seconds
-    per generation, the seed report's ``seconds``)."""
+    per generation, the seed report's ``seconds``), and the baseline's."""
     seeds = summary["seeds"]
     search = [(s["seed"], s.get("search_seconds")) for s in seeds]
     tuning = [(s["seed"], s.get("tuning_seconds")) for s in seeds]
@@ -132,7 +129,11 @@ def _times(summary: dict) -> list[str]:
     if all(t is not None for _, t in tuning):
         out.append("* the four conditions per champion, tuning included: "
                    + ", ".join(f"seed {k} {_minutes(t)}" for k, t in tuning))
-    return (["Times:", "", *out, ""]) if out else []
+    if base is not None and base.get("seconds") is not None:
+        out.append(f"* the fixed topology's report, its tuning included: "
+                   f"{_minutes(base['seconds'])}")
+    return (["Times (wall clock on the shared 2-core machine, other jobs running):", "", *out,
+             ""]) if out else []
 
 
 def biped_section() -> list[str]:
@@ -156,7 +157,7 @@ def biped_section() -> list[str]:
             *_table(["Network", "Connections", *LABELS], rows)]
 
 
-def classification_section(timings: dict) -> list[str]:
+def classification_section() -> list[str]:
     lines = []
     for path in sorted(RESULTS.glob("*/classification.json")):
         doc = _load(path)
@@ -173,7 +174,7 @@ def classification_section(timings: dict) -> list[str]:
             rows.append([label, _cell(doc["rows"][key], 1), _cell(doc["paper"][key], 1)])
         lines += _table(["Condition", "Ours", "Paper (MNIST 16x16)"], rows)
         lines += _classification_times(path.parent, doc)
-        lines += [f"* {k}: {v}" for k, v in timings.items() if k.startswith(task)] + [""]
+        lines += [""]
     return lines
 
 
@@ -203,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "results.rst"), help="page to write")
     args = p.parse_args(argv)
     RESULTS = Path(args.results)
-    timings = _load(RESULTS / "timings.json") or {}
     notes = (RESULTS / "NOTES.rst").read_text() if (RESULTS / "NOTES.rst").is_file() else ""
     lines = [
         "Results: the paper's tables from our own searches",
@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         "them and reruns nothing.",
         "",
     ]
-    lines += swingup_section(timings)
-    lines += classification_section(timings)
+    lines += swingup_section()
+    lines += classification_section()
     lines += biped_section()
     if notes:
         lines += [notes.rstrip(), ""]
