@@ -15,37 +15,23 @@ seconds it took).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
+from reference_tuned_weights import load_reference, reference_parser
 
 from wann_plugin.analysis import four_condition_report
-from wann_plugin.io import load_network, load_tuned_zoo
-from wann_plugin.tasks import make_task
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wann"
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("network", help="file name under the reference folder, or a path")
-    p.add_argument("zoo", help="zoo/*.wann.json file name, or a path")
-    p.add_argument("--task", required=True)
-    p.add_argument("--weight-bias", type=float, required=True)
+    p = reference_parser(__doc__.split("\n")[0])
     p.add_argument("--shared-repeats", type=int, default=32,
                    help="episodes per weight of the shared-weight sweep (default 32)")
-    p.add_argument("--episodes", type=int, default=100, help="test episodes per condition")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    net_path = Path(args.network) if Path(args.network).exists() else REFERENCE / args.network
-    zoo_path = Path(args.zoo) if Path(args.zoo).exists() else REFERENCE / "zoo" / args.zoo
-    task = make_task(args.task)
-    net = load_network(net_path, n_inputs=task.n_inputs, n_outputs=task.n_outputs).net
-    weights = load_tuned_zoo(zoo_path, net, args.weight_bias)
+    task, net, weights, net_path, zoo_path = load_reference(args)
     t0 = time.perf_counter()
     report = four_condition_report(
         task, net, rng=np.random.default_rng(args.seed), label=net_path.name,

@@ -25,20 +25,30 @@ from wann_plugin.tasks import make_task
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wann"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def reference_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every reference-champion script takes (network, zoo, task, bias, out)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("network", help="file name under the reference folder, or a path")
     p.add_argument("zoo", help="zoo/*.wann.json file name, or a path")
     p.add_argument("--task", required=True)
     p.add_argument("--weight-bias", type=float, required=True)
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--episodes", type=int, default=100, help="test episodes (seeds 0..N-1)")
     p.add_argument("--out", required=True)
-    args = p.parse_args(argv)
+    return p
+
+
+def load_reference(args: argparse.Namespace):
+    """``(task, net, weights, net_path, zoo_path)``: the champion and its tuned weights."""
     net_path = Path(args.network) if Path(args.network).exists() else REFERENCE / args.network
     zoo_path = Path(args.zoo) if Path(args.zoo).exists() else REFERENCE / "zoo" / args.zoo
     task = make_task(args.task)
     net = load_network(net_path, n_inputs=task.n_inputs, n_outputs=task.n_outputs).net
-    weights = load_tuned_zoo(zoo_path, net, args.weight_bias)
+    return task, net, load_tuned_zoo(zoo_path, net, args.weight_bias), net_path, zoo_path
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = reference_parser(__doc__.split("\n")[0]).parse_args(argv)
+    task, net, weights, net_path, zoo_path = load_reference(args)
     t0 = time.perf_counter()
     scores = np.asarray(task.evaluate_weights(net, weights[None], seed=0,
                                               n_repeats=args.episodes))[0]
