@@ -215,3 +215,13 @@ def test_non_finite_network_outputs_score_worst_on_the_real_task(engine):
     assert not failures
     assert np.all(scores[1][0] == task.worst_score)
     assert np.all(np.isfinite(scores[1][1])) and np.all(scores[1][1] > task.worst_score)
+
+
+def test_messages_name_a_few_genomes_and_count_the_rest():
+    from wann_plugin.evaluation import _some, _sorted_keys
+
+    keys = _sorted_keys([100, 2, 10, *range(11, 99), 1, "x"])
+    assert keys[:4] == [1, 2, 10, 11] and keys[-1] == "x"
+    assert _some([1, 2, 3, 4]) == "[1, 2, 3, 4]"
+    text = _some(_sorted_keys(range(960, 0, -1)))
+    assert text == "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10] and 950 more"

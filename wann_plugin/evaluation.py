@@ -243,11 +243,11 @@ class WannEvaluator(BaseReporter):
             except Exception:  # noqa: BLE001 - it is broken already
                 pass
         else:
-            genomes = sorted((k for i in lost for k in keys_of(i)), key=str)
+            genomes = _sorted_keys(k for i in lost for k in keys_of(i))
             first = next(iter(lost.values()))
             raise EvaluationError(
                 f"the executor {type(ex).__name__} broke ({type(first).__name__}: {first}) while "
-                f"running task {self.task.name!r} on genomes {genomes} at generation "
+                f"running task {self.task.name!r} on genomes {_some(genomes)} at generation "
                 f"{self.generation}; it cannot be rebuilt: pass a wann_plugin.ProcessPool or a "
                 "factory (e.g. lambda: ProcessPoolExecutor(n)) as executor to have lost batches "
                 "re-run", task_name=self.task.name, generation=self.generation,
@@ -401,7 +401,8 @@ class WannEvaluator(BaseReporter):
                             continue
                         raise EvaluationError(
                             f"task {self.task.name!r} could not run on {type(executor).__name__} "
-                            f"for genomes {batches[i]} at generation {self.generation}: "
+                            f"for genomes {_some(_sorted_keys(batches[i]))} at generation "
+                            f"{self.generation}: "
                             f"{type(exc).__name__}: {exc}", task_name=self.task.name,
                             generation=self.generation,
                             errors={k: f"{type(exc).__name__}: {exc}" for k in batches[i]},
@@ -417,11 +418,12 @@ class WannEvaluator(BaseReporter):
                 stats["retries"] = rounds
                 stats["lost_batches"] += len(lost)
                 if rounds > self.max_retries:
-                    genomes = sorted((k for i in lost for k in batches[i]), key=str)
+                    genomes = _sorted_keys(k for i in lost for k in batches[i])
                     last = next(iter(lost.values()))
                     raise EvaluationError(
                         f"workers were lost {rounds} times while running task "
-                        f"{self.task.name!r} on genomes {genomes} at generation {self.generation} "
+                        f"{self.task.name!r} on genomes {_some(genomes)} at generation "
+                        f"{self.generation} "
                         f"(last: {type(last).__name__}: {last}); giving up after max_retries = "
                         f"{self.max_retries}", task_name=self.task.name,
                         generation=self.generation,
@@ -461,3 +463,16 @@ class WannEvaluator(BaseReporter):
             genome.objectives = Objectives(mean=mean, max=top, n_connections=net.n_connections,
                                            per_weight=tuple(row))
             genome.fitness = mean
+
+
+def _sorted_keys(keys) -> list:
+    """Genome keys in order: integers by value, then the others by their text."""
+    return sorted(keys, key=lambda k: (0, k, "") if isinstance(k, int) else (1, 0, str(k)))
+
+
+def _some(keys: list, limit: int = 10) -> str:
+    """``keys`` for a one-line message: all of them up to ``limit``, else the first ``limit``
+    and how many more (the exception's ``errors`` still names every one)."""
+    if len(keys) <= limit:
+        return str(list(keys))
+    return f"{list(keys[:limit])} and {len(keys) - limit} more"
