@@ -151,7 +151,38 @@ def _dormant_type(base: type) -> type:
     return cls
 
 
-class ConnectionGenes(MutableMapping):
+class _CopyOnWriteGenes(MutableMapping):
+    """What both gene mappings share: gene objects shared copy-on-write with copies, and a
+    name for the exact gene set (``serial``, ``version``, ``origin``) that lets a compiled
+    network be reused without looking at the genes."""
+
+    __slots__ = ("_owned", "version", "serial", "origin")
+
+    def _new_identity(self) -> None:
+        #: Bumped whenever a gene may have changed (any write, any gene handed out).
+        self.version = 0
+        #: Unique in this process: with :attr:`version` it names this exact gene set.
+        self.serial = next(_SERIALS)
+        #: ``(serial, version)`` of the mapping this one was copied from, else None.
+        self.origin = None
+
+    def _share_with(self, new: _CopyOnWriteGenes) -> None:
+        """Make ``new`` a copy of this mapping that shares its gene objects copy-on-write."""
+        new._owned = _NONE
+        new._new_identity()
+        new.origin = (self.serial, self.version)
+        self._owned = _NONE
+
+    def _own(self, key) -> None:
+        """``key``'s gene object is this mapping's own from now on (not shared)."""
+        owned = self._owned
+        if owned is not None:
+            if type(owned) is frozenset:
+                self._owned = owned = set()
+            owned.add(key)
+
+
+class ConnectionGenes(_CopyOnWriteGenes):
     """``{(in, out): connection gene}`` of one genome, dormant initial connections included.
 
     Parameters
@@ -162,8 +193,7 @@ class ConnectionGenes(MutableMapping):
         The run's initial connections; those without an entry in ``genes`` are dormant.
     """
 
-    __slots__ = ("_genes", "_initial", "_n_initial_stored", "_removed", "_handed_out", "_owned",
-                 "version", "serial", "origin")
+    __slots__ = ("_genes", "_initial", "_n_initial_stored", "_removed", "_handed_out")
 
     def __init__(self, genes: dict | None = None, initial: InitialConnections | None = None):
         self._genes: dict = {} if genes is None else genes
@@ -171,12 +201,7 @@ class ConnectionGenes(MutableMapping):
         self._removed: set | frozenset = _NONE
         self._handed_out = None
         self._owned: set | None = None  # None: every stored gene object is this mapping's own
-        #: Bumped whenever a gene may have changed (any write, any gene handed out).
-        self.version = 0
-        #: Unique in this process: with :attr:`version` it names this exact gene set.
-        self.serial = next(_SERIALS)
-        #: ``(serial, version)`` of the mapping this one was copied from, else None.
-        self.origin = None
+        self._new_identity()
         if initial is None:
             self._n_initial_stored = 0
         else:
@@ -274,11 +299,7 @@ class ConnectionGenes(MutableMapping):
         new._n_initial_stored = self._n_initial_stored
         new._removed = set(self._removed) if self._removed else _NONE
         new._handed_out = None
-        new._owned = _NONE
-        new.version = 0
-        new.serial = next(_SERIALS)
-        new.origin = (self.serial, self.version)
-        self._owned = _NONE
+        self._share_with(new)
         return new
 
     # ------------------------------------------------------------------ mapping
@@ -308,13 +329,6 @@ class ConnectionGenes(MutableMapping):
             gene.__class__ = _dormant_type(type(gene))
             self._handed_out[key] = gene
         return gene
-
-    def _own(self, key) -> None:
-        owned = self._owned
-        if owned is not None:
-            if type(owned) is frozenset:
-                self._owned = owned = set()
-            owned.add(key)
 
     def _remove(self, key) -> None:
         if type(self._removed) is frozenset:
@@ -394,12 +408,10 @@ class ConnectionGenes(MutableMapping):
         self._n_initial_stored = state["n_initial_stored"]
         self._owned = state.get("owned")
         self._handed_out = None
-        self.version = 0
-        self.serial = next(_SERIALS)
-        self.origin = None
+        self._new_identity()
 
 
-class NodeGenes(MutableMapping):
+class NodeGenes(_CopyOnWriteGenes):
     """``{key: node gene}`` of one genome, shared copy-on-write with its copies.
 
     A copy shares the node objects; the first ``mapping[key]`` on either side copies that node
@@ -407,17 +419,12 @@ class NodeGenes(MutableMapping):
     code that only reads uses :attr:`explicit`.
     """
 
-    __slots__ = ("_genes", "_owned", "version", "serial", "origin")
+    __slots__ = ("_genes",)
 
     def __init__(self, genes: dict | None = None):
         self._genes: dict = {} if genes is None else genes
         self._owned: set | frozenset | None = None
-        #: Bumped whenever a node may have changed (any write, any node handed out).
-        self.version = 0
-        #: Unique in this process: with :attr:`version` it names this exact node set.
-        self.serial = next(_SERIALS)
-        #: ``(serial, version)`` of the mapping this one was copied from, else None.
-        self.origin = None
+        self._new_identity()
 
     @property
     def explicit(self) -> dict:
@@ -428,11 +435,7 @@ class NodeGenes(MutableMapping):
         """A copy sharing the node objects copy-on-write."""
         new = NodeGenes.__new__(NodeGenes)
         new._genes = dict(self._genes)
-        new._owned = _NONE
-        new.version = 0
-        new.serial = next(_SERIALS)
-        new.origin = (self.serial, self.version)
-        self._owned = _NONE
+        self._share_with(new)
         return new
 
     def __getitem__(self, key):
@@ -441,19 +444,13 @@ class NodeGenes(MutableMapping):
         owned = self._owned
         if owned is not None and key not in owned:
             gene = self._genes[key] = copy_gene(gene)
-            if type(owned) is frozenset:
-                self._owned = owned = set()
-            owned.add(key)
+            self._own(key)
         return gene
 
     def __setitem__(self, key, gene) -> None:
         self._genes[key] = gene
         self.version += 1
-        owned = self._owned
-        if owned is not None:
-            if type(owned) is frozenset:
-                self._owned = owned = set()
-            owned.add(key)
+        self._own(key)
 
     def __delitem__(self, key) -> None:
         del self._genes[key]
@@ -477,6 +474,4 @@ class NodeGenes(MutableMapping):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._genes = state["genes"]
         self._owned = state["owned"]
-        self.version = 0
-        self.serial = next(_SERIALS)
-        self.origin = None
+        self._new_identity()
