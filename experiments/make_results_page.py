@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from wann_plugin.analysis import PAPER_RESULTS
+from wann_plugin.sweep import read_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -183,13 +184,9 @@ def _classification_times(folder: Path, doc: dict) -> list[str]:
     out = []
     stats = folder / "seed-0" / "stats.csv"
     if stats.is_file():
-        import csv
-
-        with open(stats, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        seconds = sum(float(r["seconds"]) for r in rows)
-        out.append(f"* search: {len(rows)} generations in {_minutes(seconds)} (wall clock of the "
-                   "generations, ``seed-0/stats.csv``)")
+        seconds = read_stats(stats)["seconds"]
+        out.append(f"* search: {len(seconds)} generations in {_minutes(seconds.sum())} (wall "
+                   "clock of the generations, ``seed-0/stats.csv``)")
     sec = doc.get("seconds") or {}
     if sec:
         out.append(f"* the conditions {_minutes(sec.get('conditions', 0))}, gradient training "

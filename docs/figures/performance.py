@@ -113,6 +113,15 @@ def numbers(swing: dict, e: dict, search: dict, out: Path) -> None:
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "bench_search"
 
 
+def _list_table(head: list[str], rows: list[list[str]]) -> str:
+    """An rst ``list-table`` with a header row."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [head, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"
+
+
 def search_rounds(out: Path) -> None:
     """The before/after table of the second round of whole-run work (``results/bench_search/
     round2_*.json``: early = generations 2-4, late = generations 201-203)."""
@@ -131,11 +140,7 @@ def search_rounds(out: Path) -> None:
                              f"{100 * (1 - p['evaluation'] / total):.0f} %"])
     head = ["task (population), generations, tree", "connections / net", "s / generation",
             "evaluation", "compile", "reproduction", "bookkeeping", "outside evaluation"]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [head, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines += [f"     - {cell}" for cell in row[1:]]
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text(_list_table(head, rows))
 
 
 WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
@@ -172,11 +177,7 @@ def whole_runs(out: Path) -> None:
                      f"{before[0] / 60:.0f} min CPU, {before[1]} MB ({before[2]})"])
     head = ["run (results/whole_runs/NAME.time.txt)", "CPU time", "wall clock", "peak memory",
             "before (issue 10)"]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [head, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines += [f"     - {cell}" for cell in row[1:]]
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text(_list_table(head, rows))
 
 
 def main(out_dir: Path) -> None:
