@@ -46,6 +46,19 @@ def _cell(c: dict | None, digits: int = 0) -> str:
     return f"{c['mean']:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
 
 
+def _row(label: str, n_connections, conditions: dict) -> list[str]:
+    """One table row: label, connections (blank for a summary row), the four conditions."""
+    return [label, "" if n_connections is None else str(n_connections)] + [
+        _cell(conditions.get(c)) for c in CONDITIONS]
+
+
+def _reference_row(doc: dict) -> list[str]:
+    """The row of ``experiments/reference_conditions.py``'s report."""
+    row = doc["rows"][0]
+    return _row(f"reference champion {row['label']} (its tuned weights)", row["n_connections"],
+                row["conditions"])
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = [".. list-table::", "   :header-rows: 1", ""]
     for row in [header, *rows]:
@@ -73,27 +86,21 @@ def swingup_section() -> list[str]:
     rows = []
     for s in summary["seeds"]:
         best = " (best)" if s["seed"] == summary["best_seed"] else ""
-        rows.append([f"seed {s['seed']}{best}", str(s["n_connections"])]
-                    + [_cell(s["conditions"].get(c)) for c in CONDITIONS])
-    agg = summary["over_seeds"]
-    rows.append(["mean ± sd over seeds", ""] + [_cell(agg.get(c)) for c in CONDITIONS])
+        rows.append(_row(f"seed {s['seed']}{best}", s["n_connections"], s["conditions"]))
+    rows.append(_row("mean ± sd over seeds", None, summary["over_seeds"]))
     paper = (summary.get("paper") or {}).get("WANN")
     if paper:
-        rows.append(["paper (WANN)", ""] + [_cell(paper[c]) for c in CONDITIONS])
+        rows.append(_row("paper (WANN)", None, paper))
     ref_cond = _load(RESULTS / "swingup" / "swing-out" / "conditions.json")
     if ref_cond is not None:
-        row = ref_cond["rows"][0]
-        rows.append([f"reference champion {row['label']} (its tuned weights)",
-                     str(row["n_connections"])]
-                    + [_cell(row["conditions"].get(c)) for c in CONDITIONS])
+        rows.append(_reference_row(ref_cond))
     base = _load(RESULTS / "swingup" / "baseline" / "report.json")
     if base is not None:
         row = base["rows"][-1]
-        rows.append([f"ours: {row['label']}", str(row["n_connections"])]
-                    + [_cell(row["conditions"].get(c)) for c in CONDITIONS])
+        rows.append(_row(f"ours: {row['label']}", row["n_connections"], row["conditions"]))
         fixed = (base.get("paper") or {}).get("Fixed topology")
         if fixed:
-            rows.append(["paper (fixed topology)", ""] + [_cell(fixed[c]) for c in CONDITIONS])
+            rows.append(_row("paper (fixed topology)", None, fixed))
     lines += _table(["Network", "Connections", *LABELS], rows)
     lines += [".. image:: ../results/swingup/learning_curves.png",
               "   :alt: best mean score per generation of each seed, mean and band", ""]
@@ -141,14 +148,12 @@ def biped_section() -> list[str]:
     cond = _load(RESULTS / "biped" / "conditions.json")
     if cond is None:
         return []
-    row = cond["rows"][0]
     paper = (cond.get("paper") or {}).get("WANN")
     if paper is None and "biped" in PAPER_RESULTS:  # a report made before the table knew it
         paper = {c: {"mean": m, "std": sd} for c, (m, sd) in PAPER_RESULTS["biped"]["WANN"].items()}
-    rows = [[f"reference champion {row['label']} (its tuned weights)", str(row["n_connections"])]
-            + [_cell(row["conditions"].get(c)) for c in CONDITIONS]]
+    rows = [_reference_row(cond)]
     if paper:
-        rows.append(["paper (WANN)", ""] + [_cell(paper[c]) for c in CONDITIONS])
+        rows.append(_row("paper (WANN)", None, paper))
     return ["BipedalWalker", "-------------", "",
             f"The reference champion under the four conditions, {cond['n_episodes']} test "
             "episodes each (seeds 0..99); the tuned weights are the reference's own "
