@@ -34,7 +34,7 @@ from wann_plugin.analysis import CONDITION_LABELS, CONDITIONS, four_condition_re
 from wann_plugin.io import atomic_write_text, load_network
 from wann_plugin.tasks.base import Task
 from wann_plugin.tuning.registry import get_tuning_method
-from wann_plugin.tuning.tune import _LOOP_DEFAULTS
+from wann_plugin.tuning.tune import resolve_settings
 
 __all__ = ["SeedSummary", "SweepSummary", "parse_seeds", "plot_learning_curves",
            "read_stats", "run_sweep", "seed_folder", "summarize_sweep"]
@@ -373,12 +373,11 @@ def summarize_sweep(
 def _resolved_tuning(opts: dict) -> dict:
     """The tuning settings a report with ``opts`` would use, defaults included, so a cached
     report made under other defaults is not taken for a current one."""
-    method = get_tuning_method(opts.get("method", "cma"))
-    method_opts, loop = method.resolve(opts.get("options"), opts.get("preset", "default"))
-    for name in ("generations", "n_repeats"):
-        if opts.get(name) is not None:
-            loop[name] = opts[name]
-    return {"method": method.name, "options": method_opts, "loop": {**_LOOP_DEFAULTS, **loop}}
+    method = opts.get("method", "cma")
+    method_opts, loop = resolve_settings(method, opts.get("preset", "default"),
+                                         opts.get("options"), generations=opts.get("generations"),
+                                         n_repeats=opts.get("n_repeats"))
+    return {"method": get_tuning_method(method).name, "options": method_opts, "loop": loop}
 
 
 def plot_learning_curves(stats: dict[int, dict[str, np.ndarray]], *, path: str | Path | None = None,

@@ -37,7 +37,7 @@ from wann_plugin.tuning.registry import Hooks, TuningMethod, get_tuning_method
 from wann_plugin.tuning.shared import SharedWeightResult, best_shared_weight
 
 __all__ = ["GenerationRecord", "TuningResult", "auto_sigma", "collect_experiences",
-           "evaluate_candidates", "tune_weights"]
+           "evaluate_candidates", "resolve_settings", "tune_weights"]
 
 _SEED_HIGH = 2**31 - 10_000
 _VALIDATION_LOW = 10**6
@@ -292,6 +292,17 @@ def _start_weights(task, net, start, rng, n_repeats, shared_options):
     return x0, shared
 
 
+def resolve_settings(method: str = "cma", preset: str = "default",
+                     options: dict | None = None, **loop_options: Any
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(method options, loop options)`` that :func:`tune_weights` runs with: the preset's
+    values, overridden by ``options``, then by every loop option given (not None), with the
+    loop's defaults for the rest."""
+    method_opts, loop = get_tuning_method(method).resolve(options, preset)
+    loop.update({k: v for k, v in loop_options.items() if v is not None})
+    return method_opts, {**_LOOP_DEFAULTS, **loop}
+
+
 def tune_weights(
     task: Task,
     net: WannNetwork,
@@ -380,14 +391,10 @@ def tune_weights(
     spec = get_tuning_method(method)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    method_opts, loop = spec.resolve(options, preset)
-    for key, value in (("generations", generations), ("n_repeats", n_repeats),
-                       ("n_validation", n_validation), ("validate_every", validate_every),
-                       ("restarts", restarts), ("starts", starts),
-                       ("probe_generations", probe_generations)):
-        if value is not None:
-            loop[key] = value
-    loop = {**_LOOP_DEFAULTS, **loop}
+    method_opts, loop = resolve_settings(
+        method, preset, options, generations=generations, n_repeats=n_repeats,
+        n_validation=n_validation, validate_every=validate_every, restarts=restarts,
+        starts=starts, probe_generations=probe_generations)
     check_int("tune_weights", "generations", loop["generations"], 0)
     check_int("tune_weights", "n_repeats", loop["n_repeats"], 1)
     check_int("tune_weights", "validate_every", loop["validate_every"], 1)
