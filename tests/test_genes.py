@@ -160,7 +160,7 @@ def test_network_cache_equals_compiling_from_scratch():
         g.configure_new(cfg, rng=rng)
         pop.append(g)
     cache = NetworkCache()
-    seen = {"reused": 0, "relabelled": 0, "extended": 0, "compiled": 0}
+    seen = {"reused": 0, "patched": 0, "relabelled": 0, "extended": 0, "compiled": 0}
     key = 100
     for _ in range(25):
         for g in pop:
@@ -183,8 +183,7 @@ def test_network_cache_equals_compiling_from_scratch():
         pop = elites + children
         # a change made behind the operators' back is seen too
         pop[0].nodes[cfg.output_keys[0]].activation = "tanh" if _ % 2 else "linear"
-    assert seen["reused"] > 100 and seen["relabelled"] > 100 and seen["compiled"] > 50
-    assert seen["extended"] > 50, seen
+    assert seen["reused"] > 100 and seen["patched"] > 300 and seen["compiled"] > 20, seen
 
 
 def test_lexicographic_order_equals_networkx():
@@ -254,7 +253,7 @@ def test_a_child_with_untouched_nodes_takes_its_parents_activations_unread():
     changed.configure_copy(parent)
     assert changed.mutate_change_activation(cfg, rng=rng)
     got, got_changed = cache.compile(child, cfg), cache.compile(changed, cfg)
-    assert cache.counts["relabelled"] == 2
+    assert cache.counts["patched"] == 2
     assert got.activations is parent_net.activations and got.key == 2
     for genome, net in ((child, got), (changed, got_changed)):
         want = WannNetwork.from_genome(genome, cfg)

@@ -1,21 +1,24 @@
 """Compile each genome once: networks kept from one generation to the next.
 
 :class:`NetworkCache` gives the same :class:`~wann_plugin.WannNetwork` as
-``WannNetwork.from_genome`` (a test holds them equal), but
+``WannNetwork.from_genome`` (tests hold them equal, array for array), but
 
 - a genome whose genes did not change since the last generation (an elite) gets its network
   back without compiling;
-- a child whose connection genes are still exactly its parent's (the change-activation
-  operator, or an operator that found nothing to do) reuses the parent's compiled topology
-  and only reads its node activations again.
+- a child (a copy of a parent plus one operator) gets its parent's network *patched*: its
+  gene mappings record which keys they touched since the copy
+  (:attr:`~wann_plugin._genes.ConnectionGenes.touched`), so the cache reads only those genes
+  and edits the parent's arrays (an activation, a connection added or removed, a node
+  inserted into the evaluation order) instead of reading every gene and sorting again
+  (:func:`patch_network`).
 
-Whether connection genes changed is known without looking at them: a genome's
+Whether genes changed is known without looking at them: a genome's
 :class:`~wann_plugin._genes.ConnectionGenes` counts every write and every gene it hands
 out (``version``), and a copy records the ``(serial, version)`` it was copied from. Node genes
 are named the same way (:class:`~wann_plugin._genes.NodeGenes` has its own ``version``,
-``serial`` and ``origin``), so a child whose nodes are an untouched copy of its parent's takes
-the parent's activations without reading them; plain-dict nodes are compared by value (key
-and activation). Genomes whose ``connections`` is a plain dict are compiled every time.
+``serial``, ``origin`` and ``touched``). Children that are not such copies (crossover, genes
+replaced by hand) are compiled; plain-dict nodes are compared by value (key and activation);
+genomes whose ``connections`` is a plain dict are compiled every time.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
-from wann_plugin.network import WannNetwork
+from wann_plugin.network import WannNetwork, _lexicographic_order
 
 __all__ = ["NetworkCache"]
 
@@ -47,6 +50,15 @@ def _nodes_unchanged_since(genome, signature) -> bool:
     return isinstance(nodes, NodeGenes) and nodes.version == 0 and nodes.origin == signature
 
 
+def _delta_known(genome, node_signature) -> bool:
+    """Whether ``genome``'s genes name every change since they were copied from a parent whose
+    node genes are named by ``node_signature`` (both mappings are copies that record the keys
+    they touched)."""
+    nodes = genome.nodes
+    return (genome.connections.touched is not None and isinstance(nodes, NodeGenes)
+            and nodes.touched is not None and nodes.origin == node_signature)
+
+
 class NetworkCache:
     """Compiled networks of the last population, by connection-gene set.
 
@@ -58,8 +70,9 @@ class NetworkCache:
     def __init__(self) -> None:
         self._previous: dict = {}
         self._current: dict = {}
-        #: Counts of the last generation: ``{"reused", "relabelled", "extended", "compiled"}``.
-        self.counts = {"reused": 0, "relabelled": 0, "extended": 0, "compiled": 0}
+        #: Counts of the last generation: ``{"reused", "patched", "relabelled", "extended",
+        #: "compiled"}``.
+        self.counts = {"reused": 0, "patched": 0, "relabelled": 0, "extended": 0, "compiled": 0}
 
     def compile(self, genome, genome_config) -> WannNetwork:
         """The network of ``genome`` (as ``WannNetwork.from_genome`` would build it)."""
@@ -80,13 +93,16 @@ class NetworkCache:
             parent = self._previous.get(conns.origin[0])
             if parent is not None and parent[0] == conns.origin[1] and \
                     parent[1] is genome_config:
-                if _nodes_unchanged_since(genome, parent[2]):
+                if _delta_known(genome, parent[2]):
+                    net = patch_network(parent[3], genome, genome_config, key)
+                    how = "patched"
+                elif _nodes_unchanged_since(genome, parent[2]):
                     net = parent[3] if parent[3].key == key else \
                         dataclasses.replace(parent[3], key=key)
+                    how = "relabelled"
                 else:
-                    net = _relabel(parent[3], genome, genome_config, key)
-                how = "relabelled"
-                if net is not None and conns.version != 0:
+                    net, how = _relabel(parent[3], genome, genome_config, key), "relabelled"
+                if how == "relabelled" and net is not None and conns.version != 0:
                     net, how = _extend(net, conns.enabled_keys(), genome_config), "extended"
         if net is None:
             net, how = WannNetwork.from_genome(genome, genome_config), "compiled"
@@ -165,3 +181,178 @@ def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None
     if np.array_equal(acts, net.activations) and net.key == key:
         return net
     return dataclasses.replace(net, activations=acts, key=key)
+
+
+def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None:
+    """The network of ``genome``, built from ``net`` (its parent's network) and the gene keys
+    the genome's mappings touched since the copy; None when the change is not one this
+    patches exactly (then the genome must be compiled).
+
+    The hidden nodes of a compiled network are in the smallest topological order in key
+    order (:func:`~wann_plugin.network._lexicographic_order`); a patch keeps exactly that:
+
+    - activations of existing nodes change in place;
+    - an enabled connection added whose source comes before its destination leaves the order
+      as it is (every step of the order still takes the smallest ready node), and so does
+      one removed that does not join two hidden nodes;
+    - a new hidden node whose key is above every hidden key and that feeds no hidden node
+      comes last among the hidden nodes (it is ready only when nothing else is);
+    - the split of a connection ``a -> b`` between ``a`` and a hidden ``b`` by a new node
+      ``n`` (the add-node operator): the nodes that are not ``b`` or below it keep their
+      order (they never wait for those), ``n`` comes next (the largest key, ready after
+      ``a``), then ``b`` and its descendants in their own smallest order.
+
+    Everything else (a deleted node, two new nodes, a connection against the order, a removed
+    connection between hidden nodes) returns None.
+    """
+    conns, nodes = genome.connections, genome.nodes
+    node_keys, acts = net.node_keys, net.activations
+    n_fixed = 1 + net.n_inputs
+    first_out = net.n_nodes - net.n_outputs
+    node_genes = nodes.explicit
+    new_key = new_gene = None
+    for k in nodes.touched:
+        gene = node_genes.get(k)
+        pos = _index(node_keys, k, n_fixed)
+        if pos is None:
+            if gene is None:
+                continue  # added and deleted again
+            if new_gene is not None:
+                return None
+            new_key, new_gene = k, gene
+        elif gene is None:
+            return None  # a deleted node
+        else:
+            aid = activation_by_name(gene.activation).id
+            if aid != acts[pos]:
+                if acts is net.activations:
+                    acts = acts.copy()
+                acts[pos] = aid
+    conn_genes, conn_keys = conns.explicit, net.conn_keys
+    added, removed = [], []
+    if conns.touched:
+        old = set(conn_keys)
+        for k in conns.touched:
+            gene = conn_genes.get(k)
+            if (gene is not None and gene.enabled) != (k in old):
+                (removed if k in old else added).append(k)
+    if new_gene is None and not added and not removed:
+        if acts is net.activations and net.key == key:
+            return net
+        return dataclasses.replace(net, activations=acts, key=key)
+    bias_key = getattr(genome_config, "bias_key", None)
+    src, dst = net.conn_src, net.conn_dst
+    if new_gene is not None:
+        if new_key == bias_key or new_key in node_keys[:n_fixed]:
+            return None
+        hidden = node_keys[n_fixed:first_out]
+        try:
+            if hidden and not new_key > max(hidden):
+                return None
+        except TypeError:
+            return None
+        new_act = activation_by_name(new_gene.activation).id
+        split = _split_of(net, new_key, added, removed, bias_key)
+        if split is not None:
+            return _split_hidden(net, acts, new_key, new_act, split, key)
+        node_keys = node_keys[:first_out] + (new_key,) + node_keys[first_out:]
+        acts = _insert(acts, first_out, new_act)
+        dst = dst + (dst >= first_out)
+        first_out += 1
+    n_nodes = len(node_keys)
+    if removed:
+        drop = sorted(conn_keys.index(k) for k in removed)
+        if any(n_fixed <= src[i] and dst[i] < first_out for i in drop):
+            return None  # joined two hidden nodes: the order may change
+        src, dst = np.delete(src, drop), np.delete(dst, drop)
+        for i in reversed(drop):
+            conn_keys = conn_keys[:i] + conn_keys[i + 1:]
+    for k in added:
+        a, b = k
+        s = 0 if a == bias_key else _index(node_keys, a)
+        d = _index(node_keys, b, n_fixed)
+        if s is None or d is None or s >= d or s >= first_out:
+            return None
+        at = int(np.searchsorted(dst.astype(np.int64) * n_nodes + src, d * n_nodes + s))
+        src, dst = _insert(src, at, s), _insert(dst, at, d)
+        conn_keys = conn_keys[:at] + (k,) + conn_keys[at:]
+    return _replaced(net, acts, src, dst, node_keys, conn_keys, key)
+
+
+def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
+    """``np.insert(arr, at, value)`` for a 1-d array, without its generic machinery."""
+    out = np.empty(len(arr) + 1, dtype=arr.dtype)
+    out[:at] = arr[:at]
+    out[at] = value
+    out[at + 1:] = arr[at:]
+    return out
+
+
+def _replaced(net, acts, src, dst, node_keys, conn_keys, key) -> WannNetwork:
+    n_nodes = len(acts)
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int32)
+    np.cumsum(np.bincount(dst, minlength=n_nodes), out=in_ptr[1:])
+    return dataclasses.replace(net, activations=acts, conn_src=src, conn_dst=dst,
+                               in_ptr=in_ptr, node_keys=node_keys, conn_keys=conn_keys, key=key)
+
+
+def _split_of(net: WannNetwork, new_key, added: list, removed: list, bias_key):
+    """``(a, b)`` when the change is exactly the split of ``a -> b`` by ``new_key`` with ``b``
+    a hidden node, else None."""
+    if len(removed) != 1 or len(added) != 2:
+        return None
+    a, b = removed[0]
+    if set(added) != {(a, new_key), (new_key, b)}:
+        return None
+    n_fixed = 1 + net.n_inputs
+    first_out = net.n_nodes - net.n_outputs
+    pb = _index(net.node_keys, b, n_fixed)
+    if pb is None or pb >= first_out:
+        return None
+    return a, b
+
+
+def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, split: tuple,
+                  key) -> WannNetwork:
+    """The network after the split of ``a -> b`` (``b`` hidden) by the new node ``new_key``
+    (see :func:`patch_network` for why this is the smallest order)."""
+    a, b = split
+    node_keys = net.node_keys
+    n_fixed = 1 + net.n_inputs
+    n_old = net.n_nodes
+    first_out = n_old - net.n_outputs
+    pb = node_keys.index(b, n_fixed)
+    src_l, dst_l = net.conn_src.tolist(), net.conn_dst.tolist()
+    # b and its descendants (edges are sorted by destination, a topological order)
+    below = {pb}
+    edges = []
+    start = int(net.in_ptr[pb + 1])
+    for s, d in zip(src_l[start:], dst_l[start:]):
+        if s in below and d < first_out:
+            below.add(d)
+            edges.append((node_keys[s], node_keys[d]))
+    tail = _lexicographic_order([node_keys[p] for p in sorted(below)], edges)
+    order = [p for p in range(first_out) if p not in below]  # bias, inputs, hidden above b
+    pn = len(order)
+    order.append(-1)
+    order.extend(node_keys.index(k, n_fixed) for k in tail)
+    order.extend(range(first_out, n_old))
+    order_arr = np.array(order, dtype=np.intp)
+    remap = np.empty(n_old, dtype=np.intp)
+    remap[order_arr[:pn]] = np.arange(pn)
+    remap[order_arr[pn + 1:]] = np.arange(pn + 1, n_old + 1)
+    new_acts = acts[order_arr]
+    new_acts[pn] = new_act
+    new_keys = tuple(new_key if p < 0 else node_keys[p] for p in order)
+    old_index = net.conn_keys.index((a, b))
+    keep = np.ones(len(src_l), dtype=bool)
+    keep[old_index] = False
+    pa = int(net.conn_src[old_index])
+    src = np.concatenate((remap[net.conn_src[keep]], [remap[pa], pn]))
+    dst = np.concatenate((remap[net.conn_dst[keep]], [pn, remap[pb]]))
+    conn_keys = [k for i, k in enumerate(net.conn_keys) if i != old_index]
+    conn_keys += [(a, new_key), (new_key, b)]
+    by_dst = np.lexsort((src, dst))
+    conn_keys = tuple(map(conn_keys.__getitem__, by_dst.tolist()))
+    return _replaced(net, new_acts, src[by_dst].astype(np.int32), dst[by_dst].astype(np.int32),
+                     new_keys, conn_keys, key)

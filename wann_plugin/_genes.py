@@ -156,7 +156,7 @@ class _CopyOnWriteGenes(MutableMapping):
     name for the exact gene set (``serial``, ``version``, ``origin``) that lets a compiled
     network be reused without looking at the genes."""
 
-    __slots__ = ("_owned", "version", "serial", "origin")
+    __slots__ = ("_owned", "version", "serial", "origin", "touched")
 
     def _new_identity(self) -> None:
         #: Bumped whenever a gene may have changed (any write, any gene handed out).
@@ -165,16 +165,29 @@ class _CopyOnWriteGenes(MutableMapping):
         self.serial = next(_SERIALS)
         #: ``(serial, version)`` of the mapping this one was copied from, else None.
         self.origin = None
+        #: Keys whose gene may differ from the mapping named by :attr:`origin` (handed out,
+        #: written, added, deleted since the copy); None when there is no origin.
+        self.touched = None
 
     def _share_with(self, new: _CopyOnWriteGenes) -> None:
         """Make ``new`` a copy of this mapping that shares its gene objects copy-on-write."""
         new._owned = _NONE
         new._new_identity()
         new.origin = (self.serial, self.version)
+        new.touched = set()
         self._owned = _NONE
+
+    def _touch(self, key) -> None:
+        """``key``'s gene may differ from the origin's from now on."""
+        touched = self.touched
+        if touched is not None:
+            touched.add(key)
 
     def _own(self, key) -> None:
         """``key``'s gene object is this mapping's own from now on (not shared)."""
+        touched = self.touched
+        if touched is not None:
+            touched.add(key)
         owned = self._owned
         if owned is not None:
             if type(owned) is frozenset:
@@ -317,6 +330,8 @@ class ConnectionGenes(_CopyOnWriteGenes):
                 gene = copy_gene(gene)
                 self._genes[key] = gene
                 self._own(key)
+            else:
+                self._touch(key)
             return gene
         if not self._is_dormant(key):
             raise KeyError(key)
@@ -365,6 +380,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
 
     def __delitem__(self, key) -> None:
         self.version += 1
+        self._touch(key)
         initial = self._initial
         is_initial = initial is not None and key in initial.innovation_of
         if key in self._genes:
@@ -445,6 +461,8 @@ class NodeGenes(_CopyOnWriteGenes):
         if owned is not None and key not in owned:
             gene = self._genes[key] = copy_gene(gene)
             self._own(key)
+        else:
+            self._touch(key)
         return gene
 
     def __setitem__(self, key, gene) -> None:
@@ -455,6 +473,7 @@ class NodeGenes(_CopyOnWriteGenes):
     def __delitem__(self, key) -> None:
         del self._genes[key]
         self.version += 1
+        self._touch(key)
 
     def __contains__(self, key) -> bool:
         return key in self._genes
