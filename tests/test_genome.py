@@ -574,3 +574,51 @@ def test_distance_and_size():
     assert g.distance(h, cfg) == pytest.approx(0.5 / 3)
     assert h.distance(g, cfg) == g.distance(h, cfg)
     assert g.size() == (1, 3) and h.size() == (1, 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_pass_free_pairs_equal_node_layers_and_free_pairs(seed):
+    """add-connection's one-pass table equals the plain node_layers + _free_pairs path, with
+    dormant, removed and split genes, and on all-objects (plain dict) genomes."""
+    from wann_plugin._genes import copy_gene
+    from wann_plugin.genome import _free_pairs, _free_pairs_fast
+
+    params = {"num_inputs": str(3 + seed), "num_outputs": str(1 + seed % 3),
+              "initial_connection_prob": "0.3", "prob_add_node": "0.5",
+              "prob_add_connection": "0.4"}
+    cfg = WannGenome.parse_config(params)
+    cfg.innovation_tracker = neat.InnovationTracker()
+    rng = np.random.default_rng(seed)
+    g = WannGenome(1)
+    g.configure_new(cfg, rng=rng)
+    checked = 0
+    for step in range(120):
+        g.mutate(cfg, rng=rng)
+        if step % 17 == 5 and g.connections.dormant_keys():
+            del g.connections[g.connections.dormant_keys()[0]]
+        plain = WannGenome(2)
+        plain.nodes = dict(g.nodes.explicit)
+        plain.connections = {k: copy_gene(c) for k, c in g.connections.all_items()}
+        hidden = g.hidden_keys(cfg)
+        want = _free_pairs(g.connections, cfg, hidden, g.node_layers(cfg))
+        np.testing.assert_array_equal(_free_pairs_fast(g.connections, cfg, hidden), want)
+        np.testing.assert_array_equal(
+            _free_pairs_fast(plain.connections, cfg, hidden),
+            _free_pairs(plain.connections, cfg, hidden, plain.node_layers(cfg)))
+        checked += bool(hidden)
+    assert checked > 50 and g.connections.removed_keys()
+
+
+def test_add_connection_names_a_cycle_among_hidden_nodes():
+    cfg = WannGenome.parse_config({"num_inputs": "2", "num_outputs": "1"})
+    cfg.innovation_tracker = neat.InnovationTracker()
+    g = WannGenome(7)
+    g.configure_new(cfg, rng=np.random.default_rng(0))
+    for k in (5, 6):
+        g.nodes[k] = WannGenome.make_node(cfg, k, "tanh")
+    for i, key in enumerate(((5, 6), (6, 5))):
+        g.connections[key] = WannGenome.make_connection(cfg, key, 100 + i)
+    with pytest.raises(ValueError, match=r"genome 7: connection genes form a cycle among \[5, 6\]"):
+        g.mutate_add_connection(cfg, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"genome 7: connection genes form a cycle among \[5, 6\]"):
+        g.node_layers(cfg)

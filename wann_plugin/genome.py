@@ -514,11 +514,10 @@ class WannGenome(DefaultGenome):
             False if no connection can be added (the genome is unchanged).
         """
         rng = _resolve_rng(rng)
-        layer = self.node_layers(config)
         hidden = self.hidden_keys(config)
         sources = list(config.input_keys) + hidden
         destinations = hidden + list(config.output_keys)
-        free = _free_pairs(self.connections, config, hidden, layer)
+        free = _free_pairs_fast(self.connections, config, hidden, self.key)
         order = rng.permutation(len(sources))
         has = free.any(axis=1)[order]
         if has.any():
@@ -717,6 +716,83 @@ def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
         for a, b in conns.removed_keys():
             i, j = position(a, b)
             if i is not None and j is not None and (a, b) not in stored:
+                free[i, j] = dst_layer[j] > src_layer[i]
+    return free
+
+
+def _free_pairs_fast(conns, config, hidden: list, genome_key=None) -> np.ndarray:
+    """:func:`_free_pairs` with the layers of :meth:`WannGenome.node_layers`, from one pass
+    over the stored genes (the same matrix; a test holds them equal)."""
+    in_pos = _input_positions(config.input_keys)
+    out_pos = _input_positions(config.output_keys)
+    n_in, n_hidden = len(in_pos), len(hidden)
+    hidden_pos = {k: i for i, k in enumerate(hidden)}
+    rows, cols = [], []
+    preds: list[list[int]] = [[] for _ in hidden]
+    succs: list[list[int]] = [[] for _ in hidden]
+    pending = [0] * n_hidden
+    stored = conns.explicit if isinstance(conns, ConnectionGenes) else conns
+    for a, b in stored:
+        i = in_pos.get(a)
+        if i is None:
+            i = hidden_pos.get(a)
+            if i is None:
+                continue
+            j = hidden_pos.get(b)
+            if j is not None:
+                preds[j].append(i)
+                succs[i].append(j)
+                pending[j] += 1
+                rows.append(n_in + i)
+                cols.append(j)
+                continue
+            i += n_in
+        else:
+            j = hidden_pos.get(b)
+        if j is None:
+            j = out_pos.get(b)
+            if j is None:
+                continue
+            j += n_hidden
+        rows.append(i)
+        cols.append(j)
+    layer = [0] * n_hidden
+    ready = [h for h in range(n_hidden) if pending[h] == 0]
+    done = 0
+    while ready:
+        h = ready.pop()
+        done += 1
+        layer[h] = 1 + max((layer[p] for p in preds[h]), default=0)
+        for t in succs[h]:
+            pending[t] -= 1
+            if pending[t] == 0:
+                ready.append(t)
+    if done != n_hidden:
+        stuck = sorted(hidden[h] for h in range(n_hidden) if pending[h])
+        raise ValueError(f"genome {genome_key}: connection genes form a cycle among {stuck}")
+    top = 1 + max(layer, default=0)
+    src_layer = np.zeros(n_in + n_hidden)
+    src_layer[n_in:] = layer
+    dst_layer = np.array(layer + [top] * len(out_pos), dtype=float)
+    free = dst_layer[None, :] > src_layer[:, None]
+    if rows:
+        free[rows, cols] = False
+    initial = conns.initial if isinstance(conns, ConnectionGenes) else None
+    if initial is not None:
+        irows, icols = initial.positions(config.input_keys, config.output_keys)
+        free[irows, icols + n_hidden] = False
+        for a, b in conns.removed_keys():
+            if (a, b) in stored:
+                continue
+            i = in_pos.get(a)
+            if i is None:
+                i = hidden_pos.get(a)
+                i = None if i is None else n_in + i
+            j = hidden_pos.get(b)
+            if j is None:
+                j = out_pos.get(b)
+                j = None if j is None else n_hidden + j
+            if i is not None and j is not None:
                 free[i, j] = dst_layer[j] > src_layer[i]
     return free
 
