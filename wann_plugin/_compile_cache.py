@@ -70,6 +70,7 @@ class NetworkCache:
     def __init__(self) -> None:
         self._previous: dict = {}
         self._current: dict = {}
+        self._enabled: dict = {}  # parent serial -> set of its network's connection keys
         #: Counts of the last generation: ``{"reused", "patched", "relabelled", "extended",
         #: "compiled"}``.
         self.counts = {"reused": 0, "patched": 0, "relabelled": 0, "extended": 0, "compiled": 0}
@@ -94,7 +95,10 @@ class NetworkCache:
             if parent is not None and parent[0] == conns.origin[1] and \
                     parent[1] is genome_config:
                 if _delta_known(genome, parent[2]):
-                    net = patch_network(parent[3], genome, genome_config, key)
+                    enabled = self._enabled.get(conns.origin[0])
+                    if enabled is None and conns.touched:
+                        enabled = self._enabled[conns.origin[0]] = set(parent[3].conn_keys)
+                    net = patch_network(parent[3], genome, genome_config, key, enabled)
                     how = "patched"
                 elif _nodes_unchanged_since(genome, parent[2]):
                     net = parent[3] if parent[3].key == key else \
@@ -113,11 +117,12 @@ class NetworkCache:
     def advance(self) -> None:
         """End of a generation: keep only the networks compiled or reused since the last call."""
         self._previous, self._current = self._current, {}
+        self._enabled = {}
         self.counts = dict.fromkeys(self.counts, 0)
 
     def clear(self) -> None:
         """Forget every network."""
-        self._previous, self._current = {}, {}
+        self._previous, self._current, self._enabled = {}, {}, {}
 
 
 def _extend(net: WannNetwork, enabled: list, genome_config) -> WannNetwork | None:
@@ -183,7 +188,8 @@ def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None
     return dataclasses.replace(net, activations=acts, key=key)
 
 
-def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None:
+def patch_network(net: WannNetwork, genome, genome_config, key,
+                  enabled: set | None = None) -> WannNetwork | None:
     """The network of ``genome``, built from ``net`` (its parent's network) and the gene keys
     the genome's mappings touched since the copy; None when the change is not one this
     patches exactly (then the genome must be compiled).
@@ -203,7 +209,8 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
       ``a``), then ``b`` and its descendants in their own smallest order.
 
     Everything else (a deleted node, two new nodes, a connection against the order, a removed
-    connection between hidden nodes) returns None.
+    connection between hidden nodes) returns None. ``enabled`` is ``set(net.conn_keys)`` when
+    the caller has it.
     """
     conns, nodes = genome.connections, genome.nodes
     node_keys, acts = net.node_keys, net.activations
@@ -231,7 +238,7 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
     conn_genes, conn_keys = conns.explicit, net.conn_keys
     added, removed = [], []
     if conns.touched:
-        old = set(conn_keys)
+        old = set(conn_keys) if enabled is None else enabled
         for k in conns.touched:
             gene = conn_genes.get(k)
             if (gene is not None and gene.enabled) != (k in old):
@@ -317,40 +324,41 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
     """The network after the split of ``a -> b`` (``b`` hidden) by the new node ``new_key``
     (see :func:`patch_network` for why this is the smallest order)."""
     a, b = split
-    node_keys = net.node_keys
+    node_keys, in_ptr = net.node_keys, net.in_ptr
     n_fixed = 1 + net.n_inputs
     n_old = net.n_nodes
     first_out = n_old - net.n_outputs
     pb = node_keys.index(b, n_fixed)
-    src_l, dst_l = net.conn_src.tolist(), net.conn_dst.tolist()
-    # b and its descendants (edges are sorted by destination, a topological order)
+    # b and its hidden descendants: connections are sorted by destination, which is a
+    # topological order, so one pass over the connections into hidden nodes after b
     below = {pb}
     edges = []
-    start = int(net.in_ptr[pb + 1])
-    for s, d in zip(src_l[start:], dst_l[start:]):
-        if s in below and d < first_out:
+    start, end = int(in_ptr[pb + 1]), int(in_ptr[first_out])
+    for s, d in zip(net.conn_src[start:end].tolist(), net.conn_dst[start:end].tolist()):
+        if s in below:
             below.add(d)
             edges.append((node_keys[s], node_keys[d]))
-    tail = _lexicographic_order([node_keys[p] for p in sorted(below)], edges)
-    order = [p for p in range(first_out) if p not in below]  # bias, inputs, hidden above b
-    pn = len(order)
-    order.append(-1)
-    order.extend(node_keys.index(k, n_fixed) for k in tail)
-    order.extend(range(first_out, n_old))
-    order_arr = np.array(order, dtype=np.intp)
+    at = {node_keys[p]: p for p in below}
+    tail = _lexicographic_order(list(at), edges)
+    hidden = [p for p in range(n_fixed, first_out) if p not in below]
+    pn = n_fixed + len(hidden)
+    hidden.append(-1)
+    hidden.extend(at[k] for k in tail)
+    order = np.concatenate((np.arange(n_fixed), hidden, np.arange(first_out, n_old)))
     remap = np.empty(n_old, dtype=np.intp)
-    remap[order_arr[:pn]] = np.arange(pn)
-    remap[order_arr[pn + 1:]] = np.arange(pn + 1, n_old + 1)
-    new_acts = acts[order_arr]
+    remap[order[:pn]] = np.arange(pn)
+    remap[order[pn + 1:]] = np.arange(pn + 1, n_old + 1)
+    new_acts = acts[order]
     new_acts[pn] = new_act
-    new_keys = tuple(new_key if p < 0 else node_keys[p] for p in order)
+    new_keys = node_keys[:n_fixed] + tuple(new_key if p < 0 else node_keys[p] for p in hidden) \
+        + node_keys[first_out:]
     old_index = net.conn_keys.index((a, b))
-    keep = np.ones(len(src_l), dtype=bool)
+    keep = np.ones(len(net.conn_src), dtype=bool)
     keep[old_index] = False
-    pa = int(net.conn_src[old_index])
-    src = np.concatenate((remap[net.conn_src[keep]], [remap[pa], pn]))
+    src = np.concatenate((remap[net.conn_src[keep]], [remap[net.conn_src[old_index]], pn]))
     dst = np.concatenate((remap[net.conn_dst[keep]], [pn, remap[pb]]))
-    conn_keys = [k for i, k in enumerate(net.conn_keys) if i != old_index]
+    conn_keys = list(net.conn_keys)
+    del conn_keys[old_index]
     conn_keys += [(a, new_key), (new_key, b)]
     by_dst = np.lexsort((src, dst))
     conn_keys = tuple(map(conn_keys.__getitem__, by_dst.tolist()))
