@@ -246,7 +246,8 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
     if new_gene is None and not added and not removed:
         if acts is net.activations and net.key == key:
             return net
-        return dataclasses.replace(net, activations=acts, key=key)
+        return _network(net, acts, net.conn_src, net.conn_dst, net.in_ptr, net.node_keys,
+                        net.conn_keys, key)
     bias_key = getattr(genome_config, "bias_key", None)
     src, dst = net.conn_src, net.conn_dst
     if new_gene is not None:
@@ -271,7 +272,9 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
         drop = sorted(conn_keys.index(k) for k in removed)
         if any(n_fixed <= src[i] and dst[i] < first_out for i in drop):
             return None  # joined two hidden nodes: the order may change
-        src, dst = np.delete(src, drop), np.delete(dst, drop)
+        keep = np.ones(len(src), dtype=bool)
+        keep[drop] = False
+        src, dst = src[keep], dst[keep]
         for i in reversed(drop):
             conn_keys = conn_keys[:i] + conn_keys[i + 1:]
     for k in added:
@@ -299,8 +302,13 @@ def _replaced(net, acts, src, dst, node_keys, conn_keys, key) -> WannNetwork:
     n_nodes = len(acts)
     in_ptr = np.zeros(n_nodes + 1, dtype=np.int32)
     np.cumsum(np.bincount(dst, minlength=n_nodes), out=in_ptr[1:])
-    return dataclasses.replace(net, activations=acts, conn_src=src, conn_dst=dst,
-                               in_ptr=in_ptr, node_keys=node_keys, conn_keys=conn_keys, key=key)
+    return _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key)
+
+
+def _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key) -> WannNetwork:
+    """``dataclasses.replace(net, ...)`` of every array field, without its field walk."""
+    return WannNetwork(net.n_inputs, net.n_outputs, acts, src, dst, in_ptr, node_keys,
+                       conn_keys, key)
 
 
 def _split_of(net: WannNetwork, new_key, added: list, removed: list, bias_key):
