@@ -267,8 +267,10 @@ class WannEvaluator(BaseReporter):
     def partial_results(self) -> dict:
         """The results of the generation in progress (or last finished) that a checkpoint
         keeps: ``{"generation", "seed", "results": {genome id: (fingerprint, scores)}}``."""
+        results = {gid: (_fingerprint(net), s) for gid, (net, s) in
+                   self._partial["results"].items()}
         return {"generation": self._partial["generation"], "seed": self._partial["seed"],
-                "results": dict(self._partial["results"])}
+                "results": results}
 
     def restore_partial_results(self, partial: dict | None) -> None:
         """Reuse a checkpoint's finished results: a genome whose compiled network and
@@ -293,16 +295,16 @@ class WannEvaluator(BaseReporter):
         compiled = dict(self._networks.counts)
         self._networks.advance()
         compile_seconds = time.perf_counter() - compile_start
-        prints = {gid: net.fingerprint for gid, net in nets.items()}
         if (self._partial["generation"], self._partial["seed"]) != (generation, seed):
             self._partial = {"generation": generation, "seed": seed, "results": {}}
         done = self._partial["results"]
-        scores = {gid: done[gid][1] for gid in nets if gid in done and done[gid][0] == prints[gid]}
+        scores = {gid: done[gid][1] for gid in nets
+                  if gid in done and _same_network(done[gid][0], nets[gid])}
         todo = {gid: net for gid, net in nets.items() if gid not in scores}
 
         def keep(gid, s):
             scores[gid] = s
-            done[gid] = (prints[gid], s)
+            done[gid] = (nets[gid], s)  # the fingerprint is taken if a checkpoint keeps it
 
         failures = self._score_into(todo, seed, keep)
         worst = np.full((len(self.weights), self.n_repeats), float(self.task.worst_score))
@@ -463,6 +465,16 @@ class WannEvaluator(BaseReporter):
             genome.objectives = Objectives(mean=mean, max=top, n_connections=net.n_connections,
                                            per_weight=tuple(row))
             genome.fitness = mean
+
+
+def _fingerprint(net) -> str:
+    """A kept result's network as its fingerprint (restored results already are one)."""
+    return net if isinstance(net, str) else net.fingerprint
+
+
+def _same_network(kept, net: WannNetwork) -> bool:
+    """Whether a kept result (its network or a restored fingerprint) belongs to ``net``."""
+    return kept is net or _fingerprint(kept) == net.fingerprint
 
 
 def _sorted_keys(keys) -> list:
