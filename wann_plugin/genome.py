@@ -694,68 +694,64 @@ def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
 
 
 def _free_pairs_fast(conns, config, hidden: list, genome_key=None) -> np.ndarray:
-    """:func:`_free_pairs` with the layers of :meth:`WannGenome.node_layers`, in one
-    vectorised pass over the stored genes (the same matrix; a test holds them equal).
-    Genomes whose keys are not all distinct integers take the plain path."""
+    """:func:`_free_pairs` with the layers of :meth:`WannGenome.node_layers`, from one pass
+    over the stored genes (the same matrix; a test holds them equal)."""
+    in_pos = _input_positions(config.input_keys)
+    out_pos = _input_positions(config.output_keys)
+    n_in, n_hidden = len(in_pos), len(hidden)
+    hidden_pos = {k: i for i, k in enumerate(hidden)}
+    rows, cols, hh_src, hh_dst = [], [], [], []
     stored = conns.explicit if isinstance(conns, ConnectionGenes) else conns
-    n_in, n_hidden, n_out = len(config.input_keys), len(hidden), len(config.output_keys)
-    try:
-        flat = np.fromiter(itertools.chain.from_iterable(stored), dtype=np.int64,
-                           count=2 * len(stored))
-        keys = np.array([*config.input_keys, *config.output_keys, *hidden], dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        flat = keys = None
-    if keys is not None:
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        if len(keys) > 1 and not np.all(keys[1:] != keys[:-1]):
-            keys = None
-    if keys is None:
-        layer = _node_layers(conns, config, hidden, genome_key)
-        return _free_pairs(conns, config, hidden, layer)
-    # every node's row (inputs, then hidden) and column (hidden, then outputs), -1 for none
-    row_of = np.concatenate((np.arange(n_in), np.full(n_out, -1), np.arange(n_in, n_in + n_hidden)))
-    col_of = np.concatenate((np.full(n_in, -1), np.arange(n_hidden, n_hidden + n_out),
-                             np.arange(n_hidden)))
-    row_of, col_of = row_of[order], col_of[order]
-    last = len(keys) - 1
-    at_a = np.minimum(np.searchsorted(keys, flat[0::2]), last)
-    at_b = np.minimum(np.searchsorted(keys, flat[1::2]), last)
-    row = np.where(keys[at_a] == flat[0::2], row_of[at_a], -1)
-    col = np.where(keys[at_b] == flat[1::2], col_of[at_b], -1)
-    ok = (row >= 0) & (col >= 0)
-    both = ok & (row >= n_in) & (col < n_hidden)
-    layer = _layers((row[both] - n_in).tolist(), col[both].tolist(), n_hidden)
+    for a, b in stored:
+        i = in_pos.get(a)
+        if i is None:
+            i = hidden_pos.get(a)
+            if i is None:
+                continue
+            j = hidden_pos.get(b)
+            if j is not None:
+                hh_src.append(i)
+                hh_dst.append(j)
+                rows.append(n_in + i)
+                cols.append(j)
+                continue
+            i += n_in
+        else:
+            j = hidden_pos.get(b)
+        if j is None:
+            j = out_pos.get(b)
+            if j is None:
+                continue
+            j += n_hidden
+        rows.append(i)
+        cols.append(j)
+    layer = _layers(hh_src, hh_dst, n_hidden)
     if layer is None:
         _node_layers(conns, config, hidden, genome_key)  # raises, naming the cycle
     top = 1 + max(layer, default=0)
     src_layer = np.zeros(n_in + n_hidden)
     src_layer[n_in:] = layer
-    dst_layer = np.array(layer + [top] * n_out, dtype=float)
+    dst_layer = np.array(layer + [top] * len(out_pos), dtype=float)
     free = dst_layer[None, :] > src_layer[:, None]
-    free.reshape(-1)[row[ok] * (n_hidden + n_out) + col[ok]] = False
+    if rows:
+        free[rows, cols] = False
     initial = conns.initial if isinstance(conns, ConnectionGenes) else None
     if initial is not None:
         irows, icols = initial.positions(config.input_keys, config.output_keys)
         free[irows, icols + n_hidden] = False
-        removed = conns.removed_keys()
-        if removed:
-            in_pos = _input_positions(config.input_keys)
-            out_pos = _input_positions(config.output_keys)
-            where = {k: i for i, k in enumerate(hidden)}
-            for a_key, b_key in removed:
-                if (a_key, b_key) in stored:
-                    continue
-                i = in_pos.get(a_key)
-                if i is None:
-                    i = where.get(a_key)
-                    i = None if i is None else n_in + i
-                j = where.get(b_key)
-                if j is None:
-                    j = out_pos.get(b_key)
-                    j = None if j is None else n_hidden + j
-                if i is not None and j is not None:
-                    free[i, j] = dst_layer[j] > src_layer[i]
+        for a, b in conns.removed_keys():
+            if (a, b) in stored:
+                continue
+            i = in_pos.get(a)
+            if i is None:
+                i = hidden_pos.get(a)
+                i = None if i is None else n_in + i
+            j = hidden_pos.get(b)
+            if j is None:
+                j = out_pos.get(b)
+                j = None if j is None else n_hidden + j
+            if i is not None and j is not None:
+                free[i, j] = dst_layer[j] > src_layer[i]
     return free
 
 
