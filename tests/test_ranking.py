@@ -90,6 +90,34 @@ def test_two_objective_sweep_gives_deaps_fronts(seed):
     assert [f.tolist() for f in _fronts_2d(values)] == want
 
 
+def per_front_order(signed, ids=None):
+    """pareto_order the plain way: front by front, each sorted by id, crowding, then id."""
+    from wann_plugin.ranking import clean_objectives
+
+    values = clean_objectives(signed)
+    ids = np.arange(len(values)) if ids is None else np.asarray(ids)
+    order = []
+    for front in pareto_fronts(values):
+        front = front[np.argsort(ids[front], kind="stable")]
+        crowd = crowding_distance(values[front])
+        order.extend(front[np.lexsort((ids[front], -crowd))].tolist())
+    return order
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_pareto_order_equals_the_front_by_front_order(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    n_obj = (1, 2, 2, 3)[seed % 4]
+    values = rng.integers(-3, 4, size=(n, n_obj)).astype(float) if seed % 2 else \
+        rng.normal(size=(n, n_obj)).round(2)
+    if n and seed % 3 == 0:
+        values[rng.integers(n)] = np.nan
+        values[rng.integers(n), 0] = np.inf
+    ids = rng.permutation(10 * n + 1)[:n] if seed % 5 else None
+    assert pareto_order(values, ids).tolist() == per_front_order(values, ids)
+
+
 def test_fronts_refuse_nan():
     with pytest.raises(ValueError, match="clean_objectives"):
         pareto_fronts(np.array([[1.0, np.nan]]))

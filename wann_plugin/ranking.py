@@ -293,12 +293,32 @@ def pareto_order(signed: np.ndarray, ids: Sequence[Any] | None = None) -> np.nda
     ids = np.arange(n) if ids is None else np.asarray(ids)
     if ids.shape != (n,):
         raise ValueError(f"{n} genomes but ids of shape {ids.shape}")
-    order: list[int] = []
-    for front in pareto_fronts(values):
-        front = front[np.argsort(ids[front], kind="stable")]
-        crowd = crowding_distance(values[front])
-        order.extend(front[np.lexsort((ids[front], -crowd))].tolist())
-    return np.array(order, dtype=int)
+    fronts = pareto_fronts(values)
+    if not fronts:
+        return np.array([], dtype=int)
+    # every front at once: rows by (front, id); per objective, :func:`crowding_distance`'s
+    # stable sort inside each front is a sort by (front, value, position by id)
+    rows = np.concatenate(fronts)
+    front_of = np.repeat(np.arange(len(fronts)), [len(f) for f in fronts])
+    by_id = np.lexsort((ids[rows], front_of))
+    rows, front_of = rows[by_id], front_of[by_id]
+    sizes = np.bincount(front_of)
+    first = np.cumsum(sizes) - sizes
+    last = first + sizes - 1
+    n_rows = len(rows)
+    dist = np.zeros(n_rows)
+    position = np.arange(n_rows)
+    for col in values[rows].T:
+        order = np.lexsort((position, col, front_of))
+        dist[order[first]] = dist[order[last]] = np.inf
+        ranked = col[order]
+        span = (ranked[last] - ranked[first])[front_of]
+        inner = np.ones(n_rows, dtype=bool)
+        inner[first] = inner[last] = False
+        inner &= (span > 0) & (sizes[front_of] > 2)
+        at = np.flatnonzero(inner)
+        dist[order[at]] += (ranked[at + 1] - ranked[at - 1]) / span[at]
+    return rows[np.lexsort((ids[rows], -dist, front_of))]
 
 
 def pareto_rank(signed: np.ndarray, ids: Sequence[Any] | None = None) -> np.ndarray:
