@@ -862,11 +862,14 @@ def _initial_connections(config, tracker) -> InitialConnections:
 
 def choose_operator(config, rng: np.random.Generator) -> str:
     """One roulette draw over ``config.operator_probs`` (reference ``topoMutate``)."""
-    probs = tuple(np.asarray(config.operator_probs, dtype=float).tolist())
+    probs = config.operator_probs
+    # the cache is keyed by the weights' bytes (cheap) when they are a float array
+    stamp = probs.tobytes() if isinstance(probs, np.ndarray) and probs.dtype == float else \
+        tuple(np.asarray(probs, dtype=float).tolist())
     cached = getattr(config, "_wann_cumulative", None)
-    if cached is None or cached[0] != probs:
+    if cached is None or cached[0] != stamp:
         # np.cumsum's doubles as Python floats: bisect_right on them is searchsorted "right"
-        cached = (probs, np.cumsum(probs).tolist())
+        cached = (stamp, np.cumsum(np.asarray(probs, dtype=float)).tolist())
         config._wann_cumulative = cached
     cumulative = cached[1]
     idx = bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
