@@ -622,3 +622,41 @@ def test_add_connection_names_a_cycle_among_hidden_nodes():
         g.mutate_add_connection(cfg, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"genome 7: connection genes form a cycle among \[5, 6\]"):
         g.node_layers(cfg)
+
+
+def test_untouched_copies_share_their_parents_tables_and_changed_ones_do_not():
+    """The memo of add-connection's table (and of add-node's, enable's and the hidden keys'
+    lists) is shared only by copies that changed nothing; each equals the plain table."""
+    from wann_plugin.genome import _free_pairs_fast, _free_pairs_of
+
+    params = {"num_inputs": "4", "num_outputs": "2", "initial_connection_prob": "0.5"}
+    cfg = WannGenome.parse_config(params)
+    cfg.innovation_tracker = neat.InnovationTracker()
+    rng = np.random.default_rng(0)
+    parent = WannGenome(1)
+    parent.configure_new(cfg, rng=rng)
+    for _ in range(8):
+        parent.mutate_add_node(cfg, rng=rng)
+    kids = []
+    for key in (2, 3):
+        kid = WannGenome(key)
+        kid.configure_copy(parent)
+        kids.append(kid)
+    hidden = parent.hidden_keys(cfg)
+    a, b = (_free_pairs_of(k, cfg, hidden) for k in kids)
+    assert a is b and not a.flags.writeable
+    np.testing.assert_array_equal(a, _free_pairs_fast(parent.connections, cfg, hidden))
+    changed = WannGenome(4)
+    changed.configure_copy(parent)
+    key = sorted(changed.connections.enabled_keys())[0]
+    changed.connections[key]  # handed out: may be written, so the copy no longer counts
+    assert _free_pairs_of(changed, cfg, hidden) is not a
+    parent.mutate_add_connection(cfg, rng=rng)   # the parent moves on; later copies see it
+    late = WannGenome(5)
+    late.configure_copy(parent)
+    got = _free_pairs_of(late, cfg, hidden)
+    np.testing.assert_array_equal(got, _free_pairs_fast(parent.connections, cfg, hidden))
+    assert not np.array_equal(got, a)
+    for kid in kids:                              # the operators on the shared lists
+        assert kid.mutate_add_node(cfg, rng=rng) and kid.mutate_enable(cfg, rng=rng)
+    assert kids[0].connections.enabled_keys() != parent.connections.enabled_keys()

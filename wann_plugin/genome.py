@@ -514,10 +514,10 @@ class WannGenome(DefaultGenome):
             False if no connection can be added (the genome is unchanged).
         """
         rng = _resolve_rng(rng)
-        hidden = self.hidden_keys(config)
+        hidden = _memo("hidden", self, config, lambda: self.hidden_keys(config))
         sources = list(config.input_keys) + hidden
         destinations = hidden + list(config.output_keys)
-        free = _free_pairs_fast(self.connections, config, hidden, self.key)
+        free = _free_pairs_of(self, config, hidden)
         order = rng.permutation(len(sources))
         has = free.any(axis=1)[order]
         if has.any():
@@ -545,7 +545,7 @@ class WannGenome(DefaultGenome):
             False if there is no enabled connection.
         """
         rng = _resolve_rng(rng)
-        enabled = sorted(_enabled_keys(self.connections))
+        enabled = _memo("enabled", self, config, lambda: sorted(_enabled_keys(self.connections)))
         if not enabled:
             return False
         old = self.connections[enabled[int(rng.integers(len(enabled)))]]
@@ -567,7 +567,7 @@ class WannGenome(DefaultGenome):
         rng = _resolve_rng(rng)
         conns = self.connections
         if isinstance(conns, ConnectionGenes):
-            n_disabled, key_at = conns.disabled_keys()
+            n_disabled, key_at = _memo("disabled", self, config, conns.disabled_keys)
         else:
             keys = sorted(k for k, cg in conns.items() if not cg.enabled)
             n_disabled, key_at = len(keys), keys.__getitem__
@@ -583,7 +583,7 @@ class WannGenome(DefaultGenome):
         Output activations never change. False if there is no hidden node or no other option.
         """
         rng = _resolve_rng(rng)
-        hidden = self.hidden_keys(config)
+        hidden = _memo("hidden", self, config, lambda: self.hidden_keys(config))
         if not hidden:
             return False
         node = self.nodes[hidden[int(rng.integers(len(hidden)))]]
@@ -691,6 +691,49 @@ def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
             if i is not None and j is not None and (a, b) not in stored:
                 free[i, j] = dst_layer[j] > src_layer[i]
     return free
+
+
+#: Tables computed for the gene sets that children were copied from, by kind and the
+#: ``(serial, version)`` of the parent's connection and node genes: a child copied without
+#: changes shares its parent's (the tournaments pick a few parents for many children).
+_MEMO: dict = {}
+_MEMO_SIZE = 512
+_NO_KEYS: frozenset = frozenset()
+
+
+def _copy_key(genome) -> tuple | None:
+    """The name of the gene set an untouched copy was copied from, else None."""
+    conns, nodes = genome.connections, genome.nodes
+    if getattr(conns, "touched", None) == _NO_KEYS and getattr(nodes, "touched", None) == \
+            _NO_KEYS and conns.origin is not None and nodes.origin is not None:
+        return conns.origin, nodes.origin
+    return None
+
+
+def _memo(kind: str, genome, config, compute):
+    """``compute()`` for ``genome``, shared by the untouched copies of one gene set (the
+    value must not be changed by its users)."""
+    key = _copy_key(genome)
+    if key is None:
+        return compute()
+    hit = _MEMO.get((kind, key))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    value = compute()
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[(kind, key)] = (config, value)
+    return value
+
+
+def _free_pairs_of(genome, config, hidden: list) -> np.ndarray:
+    """``genome``'s :func:`_free_pairs_fast` table (read-only; see :func:`_memo`)."""
+    def compute():
+        free = _free_pairs_fast(genome.connections, config, hidden, genome.key)
+        free.flags.writeable = False
+        return free
+
+    return _memo("free", genome, config, compute)
 
 
 def _free_pairs_fast(conns, config, hidden: list, genome_key=None) -> np.ndarray:
