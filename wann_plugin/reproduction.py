@@ -303,7 +303,8 @@ class WannReproduction(DefaultReproduction):
         offspring = {g.key: g for g in pool[:counts.n_elites]}
         better, other = self.select_parents(counts.n_pool, counts.n_children, rng)
         crossover = rng.random(counts.n_children) < cfg.prob_crossover
-        for b, o, cross in zip(better, other, crossover, strict=True):
+        for b, o, cross in zip(np.asarray(better).tolist(), np.asarray(other).tolist(),
+                               crossover.tolist(), strict=True):
             gid = next(self.genome_indexer)
             child = config.genome_type(gid)
             parent, mate = pool[b], pool[o]
