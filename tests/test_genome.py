@@ -660,3 +660,22 @@ def test_untouched_copies_share_their_parents_tables_and_changed_ones_do_not():
     for kid in kids:                              # the operators on the shared lists
         assert kid.mutate_add_node(cfg, rng=rng) and kid.mutate_enable(cfg, rng=rng)
     assert kids[0].connections.enabled_keys() != parent.connections.enabled_keys()
+
+
+def test_made_genes_equal_the_general_path_attribute_for_attribute():
+    """make_node / make_connection copy a prototype for neat-python's gene classes: the same
+    attributes, values and attribute order as building each gene attribute by attribute."""
+    cfg = WannGenome.parse_config({"num_inputs": "2", "num_outputs": "1"})
+    node = WannGenome.make_node(cfg, 7, "tanh")
+    want = neat.DefaultNodeGene(7)
+    for name, value in (("bias", 0.0), ("response", 1.0), ("activation", "tanh"),
+                        ("aggregation", "sum")):
+        setattr(want, name, value)
+    assert list(vars(node).items()) == list(vars(want).items())
+    for weight, enabled in ((1.0, True), (0.5, False)):
+        conn = WannGenome.make_connection(cfg, (-1, 7), 12, weight, enabled)
+        want = neat.DefaultConnectionGene((-1, 7), innovation=12)
+        want.weight, want.enabled = weight, enabled
+        assert list(vars(conn).items()) == list(vars(want).items())
+        assert type(conn.innovation) is int and type(conn.weight) is float
+    assert WannGenome.make_node(cfg, 8, "sin") is not WannGenome.make_node(cfg, 8, "sin")

@@ -295,6 +295,30 @@ def _check_activations(section: str, values: Mapping[str, Any]) -> None:
                           "each name once (the draw is uniform over the list).")
 
 
+def _prototype(config, kind: str):
+    """A gene made once by :meth:`WannGenome.make_node` / ``make_connection``'s general path,
+    to be copied, when the config's gene classes are neat-python's own (every attribute of
+    them is fixed by WANN, so a copy with the key, innovation, weight, enabled flag or
+    activation set equals a made gene); else None. Kept on the config."""
+    types = (getattr(config, "node_gene_type", None), getattr(config, "connection_gene_type", None))
+    protos = getattr(config, "_wann_prototypes", None)
+    if protos is None or protos[0] != types:
+        made = {}
+        if types == (DefaultNodeGene, DefaultConnectionGene):
+            node = DefaultNodeGene(0)
+            fixed = {"activation": "linear", "aggregation": "sum", **_FIXED_FLOATS}
+            conn = DefaultConnectionGene((0, 0), innovation=0)
+            if all(a.name in fixed for a in node._gene_attributes) and \
+                    {a.name for a in conn._gene_attributes} <= {"weight", "enabled"}:
+                for attr in node._gene_attributes:
+                    setattr(node, attr.name, fixed[attr.name])
+                conn.weight, conn.enabled = 1.0, True
+                made = {"node": node, "connection": conn}
+        protos = (types, made)
+        config._wann_prototypes = protos
+    return protos[1].get(kind)
+
+
 def _resolve_rng(rng: np.random.Generator | None) -> np.random.Generator:
     """``rng`` itself, or one derived from Python's ``random`` when ``rng`` is None.
 
@@ -369,6 +393,11 @@ class WannGenome(DefaultGenome):
     @staticmethod
     def make_node(config, key: int, activation: str):
         """A node gene: the given activation, bias 0, response 1, aggregation ``sum``."""
+        proto = _prototype(config, "node")
+        if proto is not None:  # neat-python's own gene class: a copy of a made one
+            node = copy_gene(proto)
+            node.key, node.activation = key, activation
+            return node
         node = config.node_gene_type(key)
         fixed = {"activation": activation, "aggregation": "sum", **_FIXED_FLOATS}
         for attr in node._gene_attributes:
@@ -380,6 +409,12 @@ class WannGenome(DefaultGenome):
     def make_connection(config, key: tuple[int, int], innovation: int,
                         weight: float = 1.0, enabled: bool = True):
         """A connection gene with the given innovation number (no random draws)."""
+        proto = _prototype(config, "connection")
+        if proto is not None and isinstance(key, tuple):
+            conn = copy_gene(proto)
+            conn.key, conn.innovation = key, int(innovation)
+            conn.weight, conn.enabled = float(weight), bool(enabled)
+            return conn
         conn = config.connection_gene_type(key, innovation=int(innovation))
         fixed = {"weight": float(weight), "enabled": bool(enabled)}
         for attr in conn._gene_attributes:
