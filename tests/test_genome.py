@@ -668,9 +668,10 @@ def test_made_genes_equal_the_general_path_attribute_for_attribute():
     cfg = WannGenome.parse_config({"num_inputs": "2", "num_outputs": "1"})
     node = WannGenome.make_node(cfg, 7, "tanh")
     want = neat.DefaultNodeGene(7)
-    for name, value in (("bias", 0.0), ("response", 1.0), ("activation", "tanh"),
-                        ("aggregation", "sum")):
-        setattr(want, name, value)
+    fixed = {"activation": "tanh", "aggregation": "sum", "bias": 0.0, "response": 1.0,
+             "time_constant": 1.0}
+    for attr in want._gene_attributes:
+        setattr(want, attr.name, fixed[attr.name])
     assert list(vars(node).items()) == list(vars(want).items())
     for weight, enabled in ((1.0, True), (0.5, False)):
         conn = WannGenome.make_connection(cfg, (-1, 7), 12, weight, enabled)
