@@ -728,9 +728,9 @@ def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
     return free
 
 
-#: Tables computed for the gene sets that children were copied from, by kind and the
-#: ``(serial, version)`` of the parent's connection and node genes: a child copied without
-#: changes shares its parent's (the tournaments pick a few parents for many children).
+# Tables computed for the gene sets that children were copied from, by kind and the
+# ``(serial, version)`` of the parent's connection and node genes: a child copied without
+# changes shares its parent's (the tournaments pick a few parents for many children).
 _MEMO: dict = {}
 _MEMO_SIZE = 512
 _NO_KEYS: frozenset = frozenset()
