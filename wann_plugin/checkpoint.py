@@ -61,6 +61,7 @@ import neat
 import numpy as np
 from neat.reporting import BaseReporter, ReporterSet
 
+from wann_plugin._ancestors import AncestorLog, AncestorPrefix
 from wann_plugin.io import atomic_write_bytes
 
 __all__ = [
@@ -180,6 +181,8 @@ def _freeze_state(obj: dict, memo: dict) -> dict:
     for k, v in obj.items():
         if k == "ancestors" and type(v) is dict:
             out[k] = _Prefix(v, len(v))  # only grows: its first n entries are the snapshot's
+        elif isinstance(v, AncestorLog):
+            out[k] = v.snapshot()  # arrays held, not copied (see AncestorLog.snapshot)
         else:
             out[k] = _freeze(v, memo)
     return out
@@ -260,7 +263,8 @@ class Snapshot:
     def state(self) -> dict:
         """The state dict :func:`restore_population` takes (values as at the snapshot)."""
         def thaw(d: dict) -> dict:
-            return {k: v.value() if isinstance(v, _Prefix) else v for k, v in d.items()}
+            return {k: v.value() if isinstance(v, _Prefix | AncestorPrefix) else v
+                    for k, v in d.items()}
 
         progress = None
         if self.progress_rows is not None:
@@ -332,7 +336,11 @@ def restore_population(state: dict, config: neat.Config) -> neat.Population:
         config.seed = state["seed"]
     population = neat.Population(
         config, initial_state=(state["population"], state["species"], state["generation"]))
-    vars(population.reproduction).update(state["reproduction"])
+    repro = population.reproduction
+    fresh = getattr(repro, "ancestors", None)
+    vars(repro).update(state["reproduction"])
+    if isinstance(fresh, AncestorLog) and type(repro.ancestors) is dict:
+        repro.ancestors = AncestorLog(repro.ancestors)  # a checkpoint from before AncestorLog
     stagnation = getattr(population.reproduction, "stagnation", None)
     if stagnation is not None:
         vars(stagnation).update(state["stagnation"])
