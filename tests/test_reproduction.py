@@ -358,3 +358,38 @@ def test_works_with_neats_default_species_set(tmp_path, speciation):
     _, watch = run(config, 6)
     assert watch.sizes == [24] * 6
     assert max(watch.n_species) > 1  # neat-python's species set splits the population
+
+
+# ---------------------------------------------------------------------- the ancestor record
+def test_reproduction_records_every_genome_in_an_ancestor_log(tmp_path):
+    from wann_plugin._ancestors import AncestorLog
+
+    config = make_config(tmp_path, pop_size=20, seed=3)
+    pop, _ = run(config, 4)
+    ancestors = pop.reproduction.ancestors
+    assert isinstance(ancestors, AncestorLog)
+    keys = list(ancestors)
+    assert keys == list(range(1, len(keys) + 1))  # every key the counter gave, in order
+    assert len(keys) > 20 * 3
+    assert all(ancestors[k] == () for k in range(1, 21))
+    for k in keys[20:]:
+        assert len(ancestors[k]) == 1 and ancestors[k][0] < k
+    assert set(pop.population) <= set(keys)
+    assert not ancestors._extra  # all of it in the arrays
+
+
+def test_a_checkpoint_holding_a_plain_ancestor_dict_restores_into_an_ancestor_log(tmp_path):
+    from wann_plugin._ancestors import AncestorLog
+    from wann_plugin.checkpoint import Snapshot, restore_population
+
+    config = make_config(tmp_path, pop_size=20, seed=3)
+    pop, _ = run(config, 2)
+    state = Snapshot(pop).state()
+    record = dict(pop.reproduction.ancestors)
+    state["reproduction"]["ancestors"] = dict(record)  # as checkpoints were written before
+    restored = restore_population(pickle.loads(pickle.dumps(state)),
+                                  make_config(tmp_path, pop_size=20, seed=3))
+    assert isinstance(restored.reproduction.ancestors, AncestorLog)
+    assert dict(restored.reproduction.ancestors) == record
+    restored.reproduction.ancestors[max(record) + 1] = (1,)  # and it goes on recording
+    assert len(restored.reproduction.ancestors) == len(record) + 1
