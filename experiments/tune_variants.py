@@ -10,7 +10,9 @@ Runs :func:`~wann_plugin.tuning.tune_weights` (``--method``, ``--preset``, metho
 generator seed ``--seed``) and prints one JSON line: the test score over episodes 0..99 (the
 paper's protocol), the score over 1000 fresh episodes (seeds ``7 * 10**6 + r``, a steadier
 figure: it counts the rare failed swing-ups that 100 episodes may miss), the validation
-score, the episodes used and the wall and CPU seconds (numba compilation excluded).
+score, the episodes used and the wall and CPU seconds (numba compilation excluded), the step
+size of each run (``sigma``) and at the end (``final_sigma``; the RMS of PEPG's per-weight
+ones), and every validation as ``[generation, score]`` (where the runs and restarts peaked).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from wann_plugin.tasks import make_task
 from wann_plugin.tuning import tune_weights
 
 FRESH_SEED = 7 * 10**6
+
+
+def _rms(sigma) -> float | None:
+    """A step size as one number (the RMS of per-parameter ones, e.g. PEPG's)."""
+    return None if sigma is None else float(np.sqrt(np.mean(np.square(sigma))))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -57,8 +64,11 @@ def main(argv: list[str] | None = None) -> dict:
            "test_std": round(float(test.std()), 1), "fresh1000": round(float(fresh.mean()), 1),
            "fresh1000_std": round(float(fresh.std()), 1),
            "validation": round(r.validation_score, 1), "start_validation": round(r.start_score, 1),
-           "probes": list(r.probes), "episodes": r.n_episodes, "wall": round(wall, 1),
-           "cpu": round(cpu, 1)}
+           "probes": list(r.probes), "sigma": r.options.get("sigma"),
+           "final_sigma": _rms(getattr(r.final_state, "sigma", None)), "episodes": r.n_episodes,
+           "wall": round(wall, 1), "cpu": round(cpu, 1),
+           "validations": [[h.generation, round(h.validation, 1)] for h in r.history
+                           if np.isfinite(h.validation)]}
     print(json.dumps(doc), flush=True)
     return doc
 

@@ -1,0 +1,79 @@
+"""Where two sets of swing-up weights differ: the swing-up or the balancing afterwards.
+
+Usage (from the repository root)::
+
+    python experiments/swingup_timing.py ../shared/reference/wann/swing.out \\
+        --zoo cartpole_swingup.wann.json --weight-bias -1.5 \\
+        --tuned results/swingup/swing-out/swing.tuned.json \\
+        --out results/swingup/swing-out/timing.json
+
+Plays episodes ``0 .. episodes-1`` (the test episodes) with the reference's tuned weights and
+with each ``--tuned`` network's weights and reports, per weight set, the mean return, the mean
+first step at which the pole is upright (``cos(theta) > 0.95``), the reward lost before step
+200 (the swing-up: ``200 - sum of rewards``) and after it (the balancing), the mean largest
+cart distance from the centre before step 200, and the mean number of reversals of the pole's
+angular velocity before it is first upright (the pumps of the swing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from wann_plugin.io import load_network, load_tuned_zoo
+from wann_plugin.tasks import make_task
+from wann_plugin.tasks.swingup.kernel import run_conn
+from wann_plugin.tasks.swingup.physics import swingup_initial_states
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wann"
+SWING = 200  # steps counted as the swing-up phase
+
+
+def timing(net, weights: np.ndarray, episodes: int) -> dict:
+    """The figures of the module docstring for one weight vector."""
+    init = swingup_initial_states(np.arange(episodes))
+    trace = np.zeros((1, 1000, episodes, 6))
+    scores, _ = run_conn(net, weights[None], init, max_steps=1000, worst=-1.0, trace=trace)
+    x, theta, theta_dot, reward = (trace[0, :, :, i] for i in (0, 2, 3, 5))
+    upright = np.cos(theta) > 0.95
+    first = upright.argmax(axis=0)
+    reversals = [int(np.sum(np.diff(np.sign(theta_dot[:f, e])) != 0))
+                 for e, f in enumerate(first)]
+    return {"mean": round(float(scores.mean()), 1), "std": round(float(scores.std()), 1),
+            "first_upright_step": round(float(first.mean()), 1),
+            "lost_before_200": round(float((SWING - reward[:SWING].sum(0)).mean()), 1),
+            "lost_after_200": round(float((1000 - SWING - reward[SWING:].sum(0)).mean()), 2),
+            "max_abs_x_before_200": round(float(np.abs(x[:SWING]).max(0).mean()), 2),
+            "reversals_before_upright": round(float(np.mean(reversals)), 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("network", help="reference .out file name or path")
+    p.add_argument("--zoo", required=True, help="zoo/*.wann.json file name or path")
+    p.add_argument("--weight-bias", type=float, required=True)
+    p.add_argument("--tuned", action="append", default=[], help="a tuned network JSON")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    net_path = Path(a.network) if Path(a.network).exists() else REFERENCE / a.network
+    zoo = Path(a.zoo) if Path(a.zoo).exists() else REFERENCE / "zoo" / a.zoo
+    task = make_task("swingup")
+    net = load_network(net_path, n_inputs=task.n_inputs, n_outputs=task.n_outputs).net
+    doc = {"episodes": f"0..{a.episodes - 1}",
+           "reference": timing(net, load_tuned_zoo(zoo, net, a.weight_bias), a.episodes)}
+    for path in a.tuned:
+        tuned = load_network(path, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
+        doc[Path(path).name] = timing(tuned.net, np.asarray(tuned.conn_weights), a.episodes)
+    text = json.dumps(doc, indent=1)
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    print(text)
+    return doc
+
+
+if __name__ == "__main__":
+    main()
