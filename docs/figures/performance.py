@@ -122,24 +122,26 @@ def _list_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def search_rounds(out: Path) -> None:
-    """The before/after table of the second round of whole-run work (``results/bench_search/
-    round2_*.json``: early = generations 2-4, late = generations 201-203)."""
+def search_rounds(out: Path, name: str = "round2") -> None:
+    """A before/after table of one round of whole-run work (``results/bench_search/
+    {name}_*.json``: early = generations 2-4, late = generations 201-203)."""
     rows = []
     for when, label in (("early", "gen. 2-4"), ("late", "gen. 201-203")):
-        before = json.loads((RESULTS / f"round2_{when}_before.json").read_text())["rows"]
+        before = json.loads((RESULTS / f"{name}_{when}_before.json").read_text())["rows"]
         after = {r["task"]: r for r in
-                 json.loads((RESULTS / f"round2_{when}_after.json").read_text())["rows"]}
+                 json.loads((RESULTS / f"{name}_{when}_after.json").read_text())["rows"]}
         for b in before:
             for tag, r in (("before", b), ("after", after[b["task"]])):
                 p, total = r["parts"], r["seconds_per_generation"]
                 rows.append([f"{r['task']} ({r['pop_size']}), {label}, {tag}",
                              f"{r['mean_connections']:.0f}", f"{total:.3f}",
                              f"{p['evaluation']:.3f}", f"{p['compile']:.3f}",
-                             f"{p['reproduction']:.3f}", f"{p['bookkeeping']:.4f}",
-                             f"{100 * (1 - p['evaluation'] / total):.0f} %"])
+                             f"{p['reproduction']:.3f}", f"{p['ranking']:.4f}",
+                             f"{p['bookkeeping']:.4f}",
+                             f"{100 * (1 - p['evaluation'] / total):.1f} %"])
     head = ["task (population), generations, tree", "connections / net", "s / generation",
-            "evaluation", "compile", "reproduction", "bookkeeping", "outside evaluation"]
+            "evaluation", "compile", "reproduction", "ranking", "bookkeeping",
+            "outside evaluation"]
     out.write_text(_list_table(head, rows))
 
 
@@ -188,5 +190,6 @@ def main(out_dir: Path) -> None:
     parts(search, out_dir / "performance_parts.png")
     episode(one, out_dir / "performance_episode.png")
     numbers(swing, one, search, out_dir / "performance_numbers.rst")
-    search_rounds(out_dir / "performance_search_round2.rst")
+    search_rounds(out_dir / "performance_search_round2.rst", "round2")
+    search_rounds(out_dir / "performance_search_round3.rst", "round3")
     whole_runs(out_dir / "performance_whole_runs.rst")
