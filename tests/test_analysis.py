@@ -79,7 +79,10 @@ def test_report_on_a_small_task_tuning_beats_the_random_conditions():
         assert c["tuned_weights"].mean > c["random_weights"].mean
         assert c["tuned_weights"].mean > c["random_shared_weight"].mean
     assert wann.conditions["tuned_weights"].mean > wann.conditions["tuned_shared_weight"].mean
-    assert seen.count(wann.label) == 31 and seen.count(base.label) == 31
+    # the WANN row races its two shared-weight peaks (30 generations each, as start=None in
+    # tune_weights); the baseline starts from random weights: one run
+    assert len(wann.tuning.probes) == 2
+    assert seen.count(wann.label) == 1 + 2 * 30 and seen.count(base.label) == 31
     assert report.paper is None
     md = report.to_markdown()
     assert "| Network | Connections | Random weights | Random shared weight | Tuned shared weight"\
@@ -133,3 +136,17 @@ def test_ensemble_skips_weights_with_non_finite_outputs():
     p = ensemble_predict(net, x, np.array([1.0, 1e-300]))
     assert np.all(np.isfinite(p))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("starts", [1, 2])
+def test_report_settings_name_the_start_the_tuning_used(starts):
+    """With raced starts the settings say so (they used to say "best shared weight")."""
+    task, net = teacher_task(0)        # its shared-weight curve has two peaks
+    report = four_condition_report(
+        task, net, rng=np.random.default_rng(0), method="cma", generations=6, n_repeats=1,
+        n_episodes=4, baseline_hidden=2, options={"pop_size": 6, "sigma": 0.3},
+        tune_options={"starts": starts, "probe_generations": 3})
+    probes = report.rows[0].tuning.probes
+    assert len(probes) == (2 if starts == 2 else 0)
+    assert report.settings["start"] == ("the best of 2 shared-weight peaks, raced"
+                                        if starts == 2 else "best shared weight")

@@ -430,7 +430,7 @@ def four_condition_report(
             cb = None if callback is None else (lambda rec, _l=row_label: callback(_l, rec))
             row_start = start if row_net is net else baseline_start
             if row_start is None:
-                row_start = shared.weight
+                row_start = shared  # as start=None: the tuning races the curve's peaks
             elif row_start == "random":
                 row_start = rng.normal(0.0, 0.5, row_net.n_connections)
             kw = {"generations": generations, "n_repeats": n_repeats, **(tune_options or {})}
@@ -452,6 +452,9 @@ def four_condition_report(
     tuned = [r.tuning for r in rows if r.tuning is not None]
     if tuned:
         settings.update({k: v for k, v in tuned[0].options.items() if k != "sigma"})
+        if start is None and len(tuned[0].probes) > 1:
+            settings["start"] = (f"the best of {len(tuned[0].probes)} shared-weight peaks, "
+                                 "raced")
     if conn_weights is not None:
         settings["network_weights"] = "given"
     return Report(task=task.name, rows=tuple(rows), n_episodes=n_episodes, seed=seed,

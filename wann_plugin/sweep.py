@@ -377,7 +377,10 @@ def _resolved_tuning(opts: dict) -> dict:
     method_opts, loop = resolve_settings(method, opts.get("preset", "default"),
                                          opts.get("options"), generations=opts.get("generations"),
                                          n_repeats=opts.get("n_repeats"))
-    return {"method": get_tuning_method(method).name, "options": method_opts, "loop": loop}
+    # "starts": reports made before 2026-11-30 tuned from the best shared weight alone
+    # (a raced start was ignored); the marker keeps their cached reports from being reused
+    return {"method": get_tuning_method(method).name, "options": method_opts, "loop": loop,
+            "starts": "raced"}
 
 
 def plot_learning_curves(stats: dict[int, dict[str, np.ndarray]], *, path: str | Path | None = None,

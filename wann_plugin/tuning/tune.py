@@ -276,7 +276,10 @@ def _hooks(task: Task, net: WannNetwork, method: TuningMethod, x0: np.ndarray,
 
 def _start_weights(task, net, start, rng, n_repeats, shared_options):
     shared = None
-    if start is None:
+    if isinstance(start, SharedWeightResult):  # a curve measured already
+        shared = start
+        x0 = np.full(net.n_connections, shared.weight)
+    elif start is None:
         opts = {"n_repeats": max(32, n_repeats), **(shared_options or {})}
         shared = best_shared_weight(task, net, seed=int(rng.integers(0, _SEED_HIGH)), **opts)
         x0 = np.full(net.n_connections, shared.weight)
@@ -342,10 +345,12 @@ def tune_weights(
         The method's options by name (``pop_size``, ``sigma``, ...; see
         ``TUNING_METHODS[method].options()``). ``sigma="auto"`` (the ``cma`` default) picks
         the step size with :func:`auto_sigma`.
-    start : float, ndarray of shape (n_connections,) or None, default=None
+    start : float, ndarray of shape (n_connections,), SharedWeightResult or None, default=None
         A shared weight to start every connection at (the reference: -1.5 for swing-up), a
         full weight vector, or ``None`` for the best shared weight
-        (:func:`best_shared_weight` with ``shared_options``).
+        (:func:`best_shared_weight` with ``shared_options``); a
+        :class:`~wann_plugin.tuning.shared.SharedWeightResult` already measured stands for
+        ``None`` without measuring the curve again (``starts`` races its peaks the same way).
     generations : int, optional
         Ask/tell rounds per run (default: the preset's, else 300).
     n_repeats : int, optional
