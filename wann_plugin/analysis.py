@@ -378,7 +378,9 @@ def four_condition_report(
         16 episodes).
     start : float or "random", optional
         Shared weight the tuning of ``net`` starts from (the reference: -1.5 for swing-up),
-        or ``"random"`` for weights drawn from N(0, 0.5^2); default: its best shared weight.
+        or ``"random"`` for weights drawn from N(0, 0.5^2); default: as
+        :func:`~wann_plugin.tuning.tune_weights` without a start (the best shared weight, the
+        other peaks of the curve raced against it when the preset races starts).
     conn_weights : ndarray of shape (n_connections,), optional
         Already tuned weights for ``net`` (e.g. a ``wann tune`` result): used instead of
         tuning it here.
