@@ -70,26 +70,6 @@ def test_fronts_match_brute_force(seed, n_obj):
     assert [f.tolist() for f in pareto_fronts(values)] == brute_force_fronts(values)
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_two_objective_sweep_gives_deaps_fronts(seed):
-    """The two-objective sweep against DEAP's sortLogNondominated on populations with ties,
-    equal points, negative zeros and the sizes a search ranks."""
-    from deap.tools import sortLogNondominated
-
-    from wann_plugin.ranking import _fronts_2d, _Individual
-
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, 1000))
-    if seed % 2:
-        values = rng.integers(-4, 5, size=(n, 2)).astype(float)  # many ties and equal rows
-        values[values == 0] = -0.0 if seed % 4 == 1 else 0.0
-    else:
-        values = np.column_stack([rng.normal(size=n).round(1), -rng.integers(0, 40, size=n)])
-    individuals = [_Individual(i, tuple(row)) for i, row in enumerate(values.tolist())]
-    want = [sorted(ind.index for ind in f) for f in sortLogNondominated(individuals, n)]
-    assert [f.tolist() for f in _fronts_2d(values)] == want
-
-
 def per_front_order(signed, ids=None):
     """pareto_order the plain way: front by front, each sorted by id, crowding, then id."""
     from wann_plugin.ranking import clean_objectives

@@ -6,9 +6,7 @@ Gaier & Ha (2019) rank on several objectives (reference ``wann.py: probMoo``,
 - with probability ``prob_size_objective`` (0.8): mean performance and fewer connections;
 - otherwise: mean performance and best-weight performance.
 
-Fronts come from DEAP's ``sortLogNondominated`` (Fortin et al. 2013), or for two objectives
-(what a WANN generation ranks on) from a sweep that gives the same fronts in
-``O(n log n)`` without an object per genome (:func:`_fronts_2d`); inside each front,
+Fronts come from DEAP's ``sortLogNondominated`` (Fortin et al. 2013); inside each front,
 genomes are ordered by crowding distance [Deb2002], largest first, each objective's gaps
 normalised by ``1 / (max - min)`` of that front, ties broken by genome id. (The reference
 scales by ``|1/max - min|``, an operator-precedence slip; not copied.)
@@ -24,7 +22,6 @@ algorithm: NSGA-II", IEEE TEC 6(2).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,47 +193,9 @@ def pareto_fronts(signed: np.ndarray) -> list[np.ndarray]:
     if values.shape[1] == 1:
         levels = np.unique(values[:, 0])[::-1]
         return [np.flatnonzero(values[:, 0] == v) for v in levels]
-    if values.shape[1] == 2:
-        return _fronts_2d(values)
     individuals = [_Individual(i, tuple(row)) for i, row in enumerate(values.tolist())]
     fronts = sortLogNondominated(individuals, n)
     return [np.sort(np.array([ind.index for ind in front], dtype=int)) for front in fronts]
-
-
-def _fronts_2d(values: np.ndarray) -> list[np.ndarray]:
-    """:func:`pareto_fronts` of two maximised objectives by one sweep (Jensen 2003).
-
-    Points are visited by the first objective, then the second, both descending, so every
-    point that dominates ``q`` comes before ``q``. A point's front is one more than the
-    highest front of a point dominating it. The best second objective seen so far in each
-    front (``top[k]``) does not increase with ``k`` (a point's dominator in the front before
-    has at least its value), and every point seen so far has at least ``q``'s first
-    objective, so the points seen that dominate ``q`` are those of the fronts with ``top[k]
-    >= y(q)`` other than ``q``'s equals: ``q``'s front is the number of such fronts, found by
-    bisection. Equal points take the front of the first of them.
-
-    [Jensen2003] M. T. Jensen (2003), "Reducing the run-time complexity of multiobjective
-    EAs: the NSGA-II and other algorithms", IEEE TEC 7(5).
-    """
-    x, y = values[:, 0], values[:, 1]
-    order = np.lexsort((-y, -x))
-    front = []
-    neg_top: list[float] = []  # -top[k], non-decreasing in k
-    px = py = None
-    k = -1
-    for xi, yi in zip(x[order].tolist(), y[order].tolist()):
-        if xi != px or yi != py:
-            k = bisect.bisect_right(neg_top, -yi)
-            if k == len(neg_top):
-                neg_top.append(-yi)
-            else:
-                neg_top[k] = -yi
-            px, py = xi, yi
-        front.append(k)
-    of_row = np.empty(len(order), dtype=np.intp)
-    of_row[order] = front
-    by_front = np.argsort(of_row, kind="stable")
-    return np.split(by_front, np.cumsum(np.bincount(of_row))[:-1])
 
 
 def crowding_distance(front: np.ndarray) -> np.ndarray:
