@@ -8,23 +8,15 @@ node order, connection order and key.
 
 from __future__ import annotations
 
-import neat
 import numpy as np
 import pytest
+from test_genes import make_config
 
 from wann_plugin._compile_cache import NetworkCache, patch_network
 from wann_plugin.genome import WannGenome
 from wann_plugin.network import WannNetwork
 
 FIELDS = ("activations", "conn_src", "conn_dst", "in_ptr")
-
-
-def make_config(n_in=6, n_out=3, p=0.2, **extra):
-    params = {"num_inputs": str(n_in), "num_outputs": str(n_out),
-              "initial_connection_prob": str(p), **{k: str(v) for k, v in extra.items()}}
-    cfg = WannGenome.parse_config(params)
-    cfg.innovation_tracker = neat.InnovationTracker()
-    return cfg
 
 
 def assert_same(got: WannNetwork, want: WannNetwork) -> None:

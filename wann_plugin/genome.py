@@ -688,6 +688,21 @@ def _input_positions(input_keys) -> dict:
     return pos
 
 
+def _matrix_position(a, b, in_pos: dict, hidden_pos: dict, out_pos: dict,
+                     n_hidden: int) -> tuple:
+    """``(i, j)`` of the connection ``a -> b`` in a free-pair matrix (rows: inputs, then
+    hidden nodes; columns: hidden nodes, then outputs); ``None`` for an end not there."""
+    i = in_pos.get(a)
+    if i is None:
+        i = hidden_pos.get(a)
+        i = None if i is None else len(in_pos) + i
+    j = hidden_pos.get(b)
+    if j is None:
+        j = out_pos.get(b)
+        j = None if j is None else n_hidden + j
+    return i, j
+
+
 def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
     """``free[i, j]``: source ``i`` -> destination ``j`` goes to a strictly higher layer and
     has no gene yet (the candidates of the reference's ``mutAddConn``). Sources are
@@ -700,32 +715,33 @@ def _free_pairs(conns, config, hidden: list, layer: dict) -> np.ndarray:
     dst_layer = np.array(hidden_layer + [layer[k] for k in config.output_keys], dtype=float)
     free = dst_layer[None, :] > src_layer[:, None]
     hidden_pos = {k: i for i, k in enumerate(hidden)}
-    out_pos = {k: n_hidden + j for j, k in enumerate(config.output_keys)}
-
-    def position(a, b):
-        i = in_pos.get(a)
-        if i is None:
-            i = hidden_pos.get(a)
-            i = None if i is None else n_in + i
-        j = hidden_pos.get(b)
-        if j is None:
-            j = out_pos.get(b)
-        return i, j
+    out_pos = _input_positions(config.output_keys)
 
     stored = conns.explicit if isinstance(conns, ConnectionGenes) else conns
     for a, b in stored:
-        i, j = position(a, b)
+        i, j = _matrix_position(a, b, in_pos, hidden_pos, out_pos, n_hidden)
         if i is not None and j is not None:
             free[i, j] = False
-    initial = conns.initial if isinstance(conns, ConnectionGenes) else None
-    if initial is not None:
-        rows, cols = initial.positions(config.input_keys, config.output_keys)
-        free[rows, cols + n_hidden] = False
-        for a, b in conns.removed_keys():
-            i, j = position(a, b)
-            if i is not None and j is not None and (a, b) not in stored:
-                free[i, j] = dst_layer[j] > src_layer[i]
+    _mark_initial(free, conns, config, stored, (in_pos, hidden_pos, out_pos, n_hidden),
+                  src_layer, dst_layer)
     return free
+
+
+def _mark_initial(free, conns, config, stored, positions: tuple, src_layer, dst_layer) -> None:
+    """The initial connections' cells of ``free``: taken (dormant genes exist), except those
+    deleted from the mapping, which are free where the layers allow."""
+    initial = conns.initial if isinstance(conns, ConnectionGenes) else None
+    if initial is None:
+        return
+    n_hidden = positions[-1]
+    rows, cols = initial.positions(config.input_keys, config.output_keys)
+    free[rows, cols + n_hidden] = False
+    for a, b in conns.removed_keys():
+        if (a, b) in stored:
+            continue
+        i, j = _matrix_position(a, b, *positions)
+        if i is not None and j is not None:
+            free[i, j] = dst_layer[j] > src_layer[i]
 
 
 # Tables computed for the gene sets that children were copied from, by kind and the
@@ -813,23 +829,8 @@ def _free_pairs_fast(conns, config, hidden: list, genome_key=None) -> np.ndarray
     free = dst_layer[None, :] > src_layer[:, None]
     if rows:
         free[rows, cols] = False
-    initial = conns.initial if isinstance(conns, ConnectionGenes) else None
-    if initial is not None:
-        irows, icols = initial.positions(config.input_keys, config.output_keys)
-        free[irows, icols + n_hidden] = False
-        for a, b in conns.removed_keys():
-            if (a, b) in stored:
-                continue
-            i = in_pos.get(a)
-            if i is None:
-                i = hidden_pos.get(a)
-                i = None if i is None else n_in + i
-            j = hidden_pos.get(b)
-            if j is None:
-                j = out_pos.get(b)
-                j = None if j is None else n_hidden + j
-            if i is not None and j is not None:
-                free[i, j] = dst_layer[j] > src_layer[i]
+    _mark_initial(free, conns, config, stored, (in_pos, hidden_pos, out_pos, n_hidden),
+                  src_layer, dst_layer)
     return free
 
 
