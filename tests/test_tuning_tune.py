@@ -205,6 +205,7 @@ def test_racing_starts_continues_the_best_probe():
 
     assert [p["weight"] for p in res.probes] == _peak_starts(res.shared, 2)
     assert len(res.probes) == 2 and res.probes[0]["weight"] == res.shared.weight
+    assert res.start_label == "the best of 2 shared-weight peaks, raced"
     # two probes of 4 generations, then the winner's 8 more: 16 generations in the history
     assert [r.generation for r in records] == list(range(17))
     # the probe's best validation is what the records show for it

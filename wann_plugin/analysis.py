@@ -447,16 +447,17 @@ def four_condition_report(
                                          conn_weights=weights, rng=rng, n_episodes=n_episodes,
                                          seed=seed)
         rows.append(NetworkReport(row_label, row_net, shared, tuning, weights, conditions))
-    settings: dict[str, Any] = {"method": method, "preset": preset,
-                                "start": "best shared weight" if start is None else start,
+    wann_tuning = rows[0].tuning
+    if start is None and wann_tuning is not None:
+        start_label = wann_tuning.start_label
+    else:
+        start_label = "best shared weight" if start is None else start
+    settings: dict[str, Any] = {"method": method, "preset": preset, "start": start_label,
                                 "baseline_start": ("best shared weight" if baseline_start is None
                                                    else baseline_start)}
     tuned = [r.tuning for r in rows if r.tuning is not None]
     if tuned:
         settings.update({k: v for k, v in tuned[0].options.items() if k != "sigma"})
-        if start is None and len(tuned[0].probes) > 1:
-            settings["start"] = (f"the best of {len(tuned[0].probes)} shared-weight peaks, "
-                                 "raced")
     if conn_weights is not None:
         settings["network_weights"] = "given"
     return Report(task=task.name, rows=tuple(rows), n_episodes=n_episodes, seed=seed,

@@ -60,9 +60,7 @@ def run_tune(args) -> int:
         "preset": args.preset, "options": result.options,
         "generations": result.options["generations"], "seed": args.seed,
         "repeats": result.options["n_repeats"],
-        "start": (f"the best of {len(result.probes)} shared-weight peaks, raced"
-                  if start is None and len(result.probes) > 1 else
-                  "best shared weight" if start is None else
+        "start": (result.start_label if start is None else
                   "given weights" if np.ndim(start) else float(start)),
         "start_validation_score": result.start_score,
         "validation_score": result.validation_score,

@@ -120,6 +120,17 @@ class TuningResult:
     probes: tuple = ()
 
     @property
+    def start_label(self) -> str | None:
+        """How a run without a given ``start`` began: ``"best shared weight"``, or ``"the best
+        of N shared-weight peaks, raced"`` when it raced ``starts``; None when it was given a
+        start (weights, a shared weight)."""
+        if self.shared is None:
+            return None
+        if len(self.probes) > 1:
+            return f"the best of {len(self.probes)} shared-weight peaks, raced"
+        return "best shared weight"
+
+    @property
     def improved(self) -> bool:
         """Whether the returned weights validate better than the start."""
         return self.validation_score > self.start_score
