@@ -22,13 +22,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+from reference_tuned_weights import load_reference
 
-from wann_plugin.io import load_network, load_tuned_zoo
-from wann_plugin.tasks import make_task
+from wann_plugin.io import load_network
 from wann_plugin.tasks.swingup.kernel import run_conn
 from wann_plugin.tasks.swingup.physics import swingup_initial_states
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "wann"
 SWING = 200  # steps counted as the swing-up phase
 
 
@@ -59,12 +58,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
-    net_path = Path(a.network) if Path(a.network).exists() else REFERENCE / a.network
-    zoo = Path(a.zoo) if Path(a.zoo).exists() else REFERENCE / "zoo" / a.zoo
-    task = make_task("swingup")
-    net = load_network(net_path, n_inputs=task.n_inputs, n_outputs=task.n_outputs).net
-    doc = {"episodes": f"0..{a.episodes - 1}",
-           "reference": timing(net, load_tuned_zoo(zoo, net, a.weight_bias), a.episodes)}
+    task, net, weights, _, _ = load_reference(argparse.Namespace(
+        network=a.network, zoo=a.zoo, task="swingup", weight_bias=a.weight_bias))
+    doc = {"episodes": f"0..{a.episodes - 1}", "reference": timing(net, weights, a.episodes)}
     for path in a.tuned:
         tuned = load_network(path, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
         doc[Path(path).name] = timing(tuned.net, np.asarray(tuned.conn_weights), a.episodes)

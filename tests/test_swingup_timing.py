@@ -13,7 +13,8 @@ from wann_plugin.tasks import make_task
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_timing_splits_the_return_into_swing_up_and_balancing(tmp_path):
+def test_timing_splits_the_return_into_swing_up_and_balancing(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))  # as `python experiments/...` has
     mod = runpy.run_path(str(ROOT / "experiments" / "swingup_timing.py"))
     task = make_task("swingup")
     net = load_network(reference_path("swing.out"), n_inputs=5, n_outputs=1).net
