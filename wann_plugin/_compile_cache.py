@@ -29,7 +29,8 @@ import numpy as np
 
 from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
-from wann_plugin.network import WannNetwork, _lexicographic_order
+from wann_plugin.compiled.edits import edit_connections, reorder_connections
+from wann_plugin.network import BIAS_NODE, WannNetwork, _fixed_layout, _lexicographic_order
 
 __all__ = ["NetworkCache"]
 
@@ -215,7 +216,8 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
     conns, nodes = genome.connections, genome.nodes
     node_keys, acts = net.node_keys, net.activations
     n_fixed = 1 + net.n_inputs
-    first_out = net.n_nodes - net.n_outputs
+    n_nodes = len(node_keys)
+    first_out = n_nodes - net.n_outputs
     node_genes = nodes.explicit
     new_key = new_gene = None
     for k in nodes.touched:
@@ -249,9 +251,17 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
         return _network(net, acts, net.conn_src, net.conn_dst, net.in_ptr, net.node_keys,
                         net.conn_keys, key)
     bias_key = getattr(genome_config, "bias_key", None)
+    fixed = _fixed_positions(genome_config)
     src, dst = net.conn_src, net.conn_dst
+    # positions of the removed connections, found through their ends (the connections into a
+    # node are one CSR row, sorted by source)
+    drop = []
+    for a, b in removed:
+        s, d = _position(node_keys, a, fixed, n_fixed), _index(node_keys, b, n_fixed)
+        lo, hi = int(net.in_ptr[d]), int(net.in_ptr[d + 1])
+        drop.append(lo + src[lo:hi].tolist().index(s))
     if new_gene is not None:
-        if new_key == bias_key or new_key in node_keys[:n_fixed]:
+        if new_key == BIAS_NODE or new_key in fixed:
             return None
         hidden = node_keys[n_fixed:first_out]
         try:
@@ -262,31 +272,62 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
         new_act = activation_by_name(new_gene.activation).id
         split = _split_of(net, new_key, added, removed, bias_key)
         if split is not None:
-            return _split_hidden(net, acts, new_key, new_act, split, key)
-        node_keys = node_keys[:first_out] + (new_key,) + node_keys[first_out:]
-        acts = _insert(acts, first_out, new_act)
-        dst = dst + (dst >= first_out)
-        first_out += 1
-    n_nodes = len(node_keys)
+            return _split_hidden(net, acts, new_key, new_act, split, key, drop[0])
     if removed:
-        drop = sorted(conn_keys.index(k) for k in removed)
+        drop.sort()
         if any(n_fixed <= src[i] and dst[i] < first_out for i in drop):
             return None  # joined two hidden nodes: the order may change
-        keep = np.ones(len(src), dtype=bool)
-        keep[drop] = False
-        src, dst = src[keep], dst[keep]
-        for i in reversed(drop):
-            conn_keys = conn_keys[:i] + conn_keys[i + 1:]
-    for k in added:
-        a, b = k
-        s = 0 if a == bias_key else _index(node_keys, a)
+    node_at = -1
+    if new_gene is not None:  # the new node goes last among the hidden nodes
+        node_at = first_out
+        node_keys = node_keys[:first_out] + (new_key,) + node_keys[first_out:]
+        acts = _insert(acts, first_out, new_act)
+        first_out += 1
+        n_nodes += 1
+    add_src, add_dst = [], []
+    for a, b in added:
+        s = _position(node_keys, a, fixed, n_fixed)
         d = _index(node_keys, b, n_fixed)
         if s is None or d is None or s >= d or s >= first_out:
             return None
-        at = int(np.searchsorted(dst.astype(np.int64) * n_nodes + src, d * n_nodes + s))
-        src, dst = _insert(src, at, s), _insert(dst, at, d)
-        conn_keys = conn_keys[:at] + (k,) + conn_keys[at:]
-    return _replaced(net, acts, src, dst, node_keys, conn_keys, key)
+        add_src.append(s)
+        add_dst.append(d)
+    src, dst, in_ptr, where = edit_connections(
+        src, dst, np.array(drop, dtype=np.int64), node_at, np.array(add_src, dtype=np.int64),
+        np.array(add_dst, dtype=np.int64), n_nodes)
+    if removed or added:
+        conn_list = list(conn_keys)
+        for i in reversed(drop):
+            del conn_list[i]
+        for at, k in sorted(zip(where.tolist(), added)):
+            conn_list.insert(at, k)
+        conn_keys = tuple(conn_list)
+    return _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key)
+
+
+def _fixed_positions(genome_config) -> dict:
+    """``{bias or input key: node position}`` of networks compiled with ``genome_config``
+    (the shared layout of :func:`~wann_plugin.network._fixed_layout`, looked up once per
+    config object)."""
+    cached = _FIXED_POSITIONS.get(id(genome_config))
+    if cached is not None and cached[0] is genome_config and cached[1] is \
+            genome_config.input_keys:
+        return cached[2]
+    positions = _fixed_layout(genome_config)[3]
+    if len(_FIXED_POSITIONS) > 16:
+        _FIXED_POSITIONS.clear()
+    _FIXED_POSITIONS[id(genome_config)] = (genome_config, genome_config.input_keys, positions)
+    return positions
+
+
+_FIXED_POSITIONS: dict = {}
+
+
+def _position(node_keys: tuple, key, fixed: dict, n_fixed: int) -> int | None:
+    """Position of a connection's source ``key``: the bias or an input (from ``fixed``), else
+    a hidden node or an output."""
+    pos = fixed.get(key)
+    return pos if pos is not None else _index(node_keys, key, n_fixed)
 
 
 def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
@@ -298,11 +339,17 @@ def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
     return out
 
 
-def _replaced(net, acts, src, dst, node_keys, conn_keys, key) -> WannNetwork:
-    n_nodes = len(acts)
-    in_ptr = np.zeros(n_nodes + 1, dtype=np.int32)
-    np.cumsum(np.bincount(dst, minlength=n_nodes), out=in_ptr[1:])
-    return _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key)
+_NODE_POSITIONS = np.arange(1024, dtype=np.int64)
+_NODE_POSITIONS.flags.writeable = False
+
+
+def _positions(n: int) -> np.ndarray:
+    """``np.arange(n)`` (int64, a read-only view of a shared array)."""
+    global _NODE_POSITIONS
+    if len(_NODE_POSITIONS) < n:
+        _NODE_POSITIONS = np.arange(2 * n, dtype=np.int64)
+        _NODE_POSITIONS.flags.writeable = False
+    return _NODE_POSITIONS[:n]
 
 
 def _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key) -> WannNetwork:
@@ -328,9 +375,10 @@ def _split_of(net: WannNetwork, new_key, added: list, removed: list, bias_key):
 
 
 def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, split: tuple,
-                  key) -> WannNetwork:
-    """The network after the split of ``a -> b`` (``b`` hidden) by the new node ``new_key``
-    (see :func:`patch_network` for why this is the smallest order)."""
+                  key, old_index: int) -> WannNetwork:
+    """The network after the split of ``a -> b`` (``b`` hidden, the connection at position
+    ``old_index``) by the new node ``new_key`` (see :func:`patch_network` for why this is the
+    smallest order)."""
     a, b = split
     node_keys, in_ptr = net.node_keys, net.in_ptr
     n_fixed = 1 + net.n_inputs
@@ -346,29 +394,30 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
         if s in below:
             below.add(d)
             edges.append((node_keys[s], node_keys[d]))
-    at = {node_keys[p]: p for p in below}
-    tail = _lexicographic_order(list(at), edges)
+    if len(below) == 1:  # b feeds no hidden node: n, then b, after the others
+        tail_pos = [pb]
+    else:
+        at = {node_keys[p]: p for p in below}
+        tail_pos = [at[k] for k in _lexicographic_order(list(at), edges)]
     hidden = [p for p in range(n_fixed, first_out) if p not in below]
     pn = n_fixed + len(hidden)
-    hidden.append(-1)
-    hidden.extend(at[k] for k in tail)
-    order = np.concatenate((np.arange(n_fixed), hidden, np.arange(first_out, n_old)))
-    remap = np.empty(n_old, dtype=np.intp)
-    remap[order[:pn]] = np.arange(pn)
-    remap[order[pn + 1:]] = np.arange(pn + 1, n_old + 1)
-    new_acts = acts[order]
+    positions = _positions(n_old + 1)
+    remap = np.empty(n_old, dtype=np.int64)
+    remap[:n_fixed] = positions[:n_fixed]
+    remap[hidden] = positions[n_fixed:pn]
+    remap[tail_pos] = positions[pn + 1:pn + 1 + len(tail_pos)]
+    remap[first_out:] = positions[first_out + 1:]
+    new_acts = np.empty(n_old + 1, dtype=acts.dtype)
+    new_acts[remap] = acts
     new_acts[pn] = new_act
-    new_keys = node_keys[:n_fixed] + tuple(new_key if p < 0 else node_keys[p] for p in hidden) \
-        + node_keys[first_out:]
-    old_index = net.conn_keys.index((a, b))
-    keep = np.ones(len(net.conn_src), dtype=bool)
-    keep[old_index] = False
-    src = np.concatenate((remap[net.conn_src[keep]], [remap[net.conn_src[old_index]], pn]))
-    dst = np.concatenate((remap[net.conn_dst[keep]], [pn, remap[pb]]))
+    new_keys = (node_keys[:n_fixed] + tuple([node_keys[p] for p in hidden]) + (new_key,)
+                + tuple([node_keys[p] for p in tail_pos]) + node_keys[first_out:])
+    src, dst, in_ptr, taken = reorder_connections(
+        net.conn_src, net.conn_dst, remap, old_index,
+        np.array([remap[net.conn_src[old_index]], pn], dtype=np.int64),
+        np.array([pn, remap[pb]], dtype=np.int64), n_old + 1)
     conn_keys = list(net.conn_keys)
     del conn_keys[old_index]
     conn_keys += [(a, new_key), (new_key, b)]
-    by_dst = np.lexsort((src, dst))
-    conn_keys = tuple(map(conn_keys.__getitem__, by_dst.tolist()))
-    return _replaced(net, new_acts, src[by_dst].astype(np.int32), dst[by_dst].astype(np.int32),
-                     new_keys, conn_keys, key)
+    conn_keys = tuple(map(conn_keys.__getitem__, taken.tolist()))
+    return _network(net, new_acts, src, dst, in_ptr, new_keys, conn_keys, key)

@@ -1,0 +1,142 @@
+"""Compiled edits of a network's connection arrays, for the compile cache's patches.
+
+A child genome is its parent plus one structural change; the compile cache
+(:mod:`wann_plugin._compile_cache`) builds the child's network by editing the parent's
+arrays. The edits are a handful of numpy calls each on a few hundred connections, so their
+cost is the calls, not the arithmetic; here each edit is one compiled call.
+
+Connections are kept as in :class:`~wann_plugin.WannNetwork`: ``conn_src``, ``conn_dst``
+(node positions, int32) sorted by destination, then source, and ``in_ptr`` (CSR pointers,
+int32, ``n_nodes + 1``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["edit_connections", "reorder_connections"]
+
+
+@numba.njit(cache=True)
+def _in_ptr(dst, n_nodes):
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int32)
+    for d in dst:
+        in_ptr[d + 1] += 1
+    for i in range(n_nodes):
+        in_ptr[i + 1] += in_ptr[i]
+    return in_ptr
+
+
+@numba.njit(cache=True)
+def edit_connections(src, dst, drop, node_at, add_src, add_dst, n_nodes):
+    """Remove, renumber and add connections, keeping the (destination, source) order.
+
+    Parameters
+    ----------
+    src, dst : ndarray of int32, shape (n_connections,)
+        Sorted by ``(dst, src)``.
+    drop : ndarray of int64
+        Indices of the connections to remove, ascending.
+    node_at : int
+        ``-1``, or the position a new node is inserted at: every position ``>= node_at`` of
+        the kept connections moves up by one.
+    add_src, add_dst : ndarray of int64
+        Connections to add, as positions after the insertion; none equal to a kept one.
+    n_nodes : int
+        Nodes after the edit.
+
+    Returns
+    -------
+    src, dst : ndarray of int32
+        The edited connections, sorted by ``(dst, src)``.
+    in_ptr : ndarray of int32, shape (n_nodes + 1,)
+    where : ndarray of int64
+        The index of each added connection in the result.
+    """
+    n_add = add_src.shape[0]
+    n_new = src.shape[0] - drop.shape[0] + n_add
+    # the additions in (dst, src) order (there are one or two)
+    order = np.argsort(add_dst * (n_nodes + 1) + add_src)
+    out_src = np.empty(n_new, dtype=np.int32)
+    out_dst = np.empty(n_new, dtype=np.int32)
+    where = np.empty(n_add, dtype=np.int64)
+    j = 0  # next addition (in order)
+    k = 0  # next index in drop
+    o = 0
+    for i in range(src.shape[0]):
+        if k < drop.shape[0] and drop[k] == i:
+            k += 1
+            continue
+        s, d = src[i], dst[i]
+        if node_at >= 0:
+            if s >= node_at:
+                s += 1
+            if d >= node_at:
+                d += 1
+        while j < n_add and (add_dst[order[j]] < d
+                             or (add_dst[order[j]] == d and add_src[order[j]] < s)):
+            out_src[o] = add_src[order[j]]
+            out_dst[o] = add_dst[order[j]]
+            where[order[j]] = o
+            o += 1
+            j += 1
+        out_src[o] = s
+        out_dst[o] = d
+        o += 1
+    while j < n_add:
+        out_src[o] = add_src[order[j]]
+        out_dst[o] = add_dst[order[j]]
+        where[order[j]] = o
+        o += 1
+        j += 1
+    return out_src, out_dst, _in_ptr(out_dst, n_nodes), where
+
+
+@numba.njit(cache=True)
+def reorder_connections(src, dst, remap, drop, add_src, add_dst, n_nodes):
+    """Renumber every node (``remap[old position]``), remove one connection, add some, and
+    sort the result by ``(dst, src)``.
+
+    Parameters
+    ----------
+    src, dst : ndarray of int32
+    remap : ndarray of int64, shape (n_old_nodes,)
+        New position of every old node.
+    drop : int
+        Index of the connection to remove.
+    add_src, add_dst : ndarray of int64
+        Connections to add, as new positions.
+    n_nodes : int
+        Nodes after the edit.
+
+    Returns
+    -------
+    src, dst : ndarray of int32
+    in_ptr : ndarray of int32, shape (n_nodes + 1,)
+    taken : ndarray of int64
+        For each result connection, its index in the list "kept old connections in order,
+        then the additions".
+    """
+    n_old = src.shape[0]
+    n_new = n_old - 1 + add_src.shape[0]
+    ns = np.empty(n_new, dtype=np.int64)
+    nd = np.empty(n_new, dtype=np.int64)
+    o = 0
+    for i in range(n_old):
+        if i == drop:
+            continue
+        ns[o] = remap[src[i]]
+        nd[o] = remap[dst[i]]
+        o += 1
+    for j in range(add_src.shape[0]):
+        ns[o] = add_src[j]
+        nd[o] = add_dst[j]
+        o += 1
+    taken = np.argsort(nd * (n_nodes + 1) + ns)
+    out_src = np.empty(n_new, dtype=np.int32)
+    out_dst = np.empty(n_new, dtype=np.int32)
+    for i in range(n_new):
+        out_src[i] = ns[taken[i]]
+        out_dst[i] = nd[taken[i]]
+    return out_src, out_dst, _in_ptr(out_dst, n_nodes), taken
