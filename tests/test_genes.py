@@ -260,3 +260,27 @@ def test_a_child_with_untouched_nodes_takes_its_parents_activations_unread():
         np.testing.assert_array_equal(net.activations, want.activations)
         assert (net.node_keys, net.conn_keys, net.key) == (want.node_keys, want.conn_keys, 3
                                                            if genome is changed else 2)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_disabled_keys_list_every_disabled_gene_in_sorted_order(seed):
+    """``disabled_keys``' ``key_at`` (bisection over stored and dormant keys) gives the sorted
+    disabled keys of the plain listing, with genes split, enabled, adopted and deleted."""
+    cfg = make_config(n_in=7, n_out=3, p=0.3, prob_enable=0.3, prob_add_connection=0.3)
+    rng = np.random.default_rng(seed)
+    g = WannGenome(1)
+    g.configure_new(cfg, rng=rng)
+    for step in range(60):
+        g.mutate(cfg, rng=rng)
+        conns = g.connections
+        if step % 7 == 3:  # delete an initial connection (dormant or stored)
+            keys = sorted(conns.initial.innovation_of)
+            key = keys[int(rng.integers(len(keys)))]
+            if key in conns:
+                del conns[key]
+        if step % 11 == 5 and conns.dormant_keys():  # adopt a dormant gene, disabled
+            conns[conns.dormant_keys()[0]].weight = 1.0
+        n, key_at = conns.disabled_keys()
+        expected = sorted(k for k, c in conns.all_items() if not c.enabled)
+        assert n == len(expected)
+        assert [key_at(i) for i in range(n)] == expected, step

@@ -73,6 +73,16 @@ class AncestorLog(MutableMapping):
         return (p[2 * i], p[2 * i + 1])
 
     def __setitem__(self, key, value) -> None:
+        first = self._first
+        if (first is not None and type(key) is int and key - first == len(self._arity)
+                and not self._extra and type(value) is tuple and len(value) == 1):
+            parent = value[0]  # the common case: the next key, one parent (a copied child)
+            if type(parent) is int and _LOW <= parent <= _HIGH:
+                self._arity.append(1)
+                self._parents.append(parent)
+                self._parents.append(0)
+                self._n += 1
+                return
         if not _storable(key, value):
             self._discard_slot(key)
             self._extra[key] = value

@@ -267,27 +267,19 @@ class ConnectionGenes(_CopyOnWriteGenes):
         sorted_pairs, rank = initial.sorted_pairs, initial.rank
         # ranks (in sorted_pairs) of the initial connections that are not dormant
         taken = sorted([rank[k] for k in genes if k in of] + [rank[k] for k in removed])
-
-        def dormant_at(i: int):
-            for r in taken:
-                if r <= i:
-                    i += 1
-                else:
-                    break
-            return sorted_pairs[i]
-
-        def dormant_before(key) -> int:
-            pos = bisect.bisect_left(sorted_pairs, key)
-            return pos - bisect.bisect_left(taken, pos)
+        # the i-th dormant pair has rank i + #{taken ranks r with r - (its index) <= i}
+        shifted = [r - c for c, r in enumerate(taken)]
+        # position of each stored disabled key among all disabled keys (increasing)
+        at = [j + bisect.bisect_left(sorted_pairs, key)
+              - bisect.bisect_left(taken, bisect.bisect_left(sorted_pairs, key))
+              for j, key in enumerate(stored)]
 
         def key_at(k: int):
-            for j, key in enumerate(stored):
-                pos = j + dormant_before(key)
-                if pos == k:
-                    return key
-                if pos > k:
-                    return dormant_at(k - j)
-            return dormant_at(k - len(stored))
+            j = bisect.bisect_left(at, k)
+            if j < len(at) and at[j] == k:
+                return stored[j]
+            i = k - j  # the i-th dormant pair (j stored keys come before position k)
+            return sorted_pairs[i + bisect.bisect_right(shifted, i)]
 
         return len(stored) + self.n_dormant(), key_at
 

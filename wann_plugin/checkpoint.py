@@ -257,8 +257,11 @@ class Snapshot:
         genomes = [*self.population.values(), *(self.progress_top or ())]
         if self.best_genome is not None:
             genomes.append(self.best_genome)
-        self._scores = {id(g): (g, getattr(g, "fitness", None), getattr(g, "objectives", None))
-                        for g in genomes}
+        try:  # a genome may appear twice (a top genome in the population): restored twice
+            self._scores = [(g, g.fitness, g.objectives) for g in genomes]
+        except AttributeError:
+            self._scores = [(g, getattr(g, "fitness", None), getattr(g, "objectives", None))
+                            for g in genomes]
 
     def state(self) -> dict:
         """The state dict :func:`restore_population` takes (values as at the snapshot)."""
@@ -291,7 +294,7 @@ class Snapshot:
         may have replaced them since; they are put back afterwards).
         """
         current = []
-        for g, fitness, objectives in self._scores.values():
+        for g, fitness, objectives in self._scores:
             now = (getattr(g, "fitness", None), getattr(g, "objectives", None))
             if now[0] is not fitness or now[1] is not objectives:
                 current.append((g, now))

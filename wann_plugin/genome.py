@@ -550,21 +550,24 @@ class WannGenome(DefaultGenome):
         """
         rng = _resolve_rng(rng)
         hidden = _memo("hidden", self, config, lambda: self.hidden_keys(config))
-        sources = list(config.input_keys) + hidden
-        destinations = hidden + list(config.output_keys)
-        free = _free_pairs_of(self, config, hidden)
-        order = rng.permutation(len(sources))
-        has = free.any(axis=1)[order]
-        if has.any():
-            first = int(order[int(np.argmax(has))])
-            src = sources[first]
-            candidates = [destinations[j] for j in np.flatnonzero(free[first])]
-            dst = candidates[int(rng.integers(len(candidates)))]
-            innovation = _tracker(config).get_innovation_number(src, dst, "add_connection")
-            self.connections[(src, dst)] = self.make_connection(
-                config, (src, dst), innovation, 1.0, True)
-            return True
-        return False
+        free, has_free = _free_pairs_of(self, config, hidden)
+        input_keys = config.input_keys
+        n_in = len(input_keys)
+        # the first source, in a random order, with a candidate destination
+        for first in rng.permutation(n_in + len(hidden)):
+            if has_free[first]:
+                break
+        else:
+            return False
+        first = int(first)
+        src = input_keys[first] if first < n_in else hidden[first - n_in]
+        candidates = np.flatnonzero(free[first])
+        j = int(candidates[int(rng.integers(len(candidates)))])
+        dst = hidden[j] if j < len(hidden) else config.output_keys[j - len(hidden)]
+        innovation = _tracker(config).get_innovation_number(src, dst, "add_connection")
+        self.connections[(src, dst)] = self.make_connection(config, (src, dst), innovation, 1.0,
+                                                            True)
+        return True
 
     def mutate_add_node(self, config, rng: np.random.Generator | None = None) -> bool:
         """Split a uniformly chosen enabled connection ``a -> b`` (``mutAddNode``).
@@ -749,16 +752,19 @@ def _mark_initial(free, conns, config, stored, positions: tuple, src_layer, dst_
 # changes shares its parent's (the tournaments pick a few parents for many children).
 _MEMO: dict = {}
 _MEMO_SIZE = 512
-_NO_KEYS: frozenset = frozenset()
 
 
 def _copy_key(genome) -> tuple | None:
     """The name of the gene set an untouched copy was copied from, else None."""
     conns, nodes = genome.connections, genome.nodes
-    if getattr(conns, "touched", None) == _NO_KEYS and getattr(nodes, "touched", None) == \
-            _NO_KEYS and conns.origin is not None and nodes.origin is not None:
-        return conns.origin, nodes.origin
-    return None
+    try:
+        conns_touched, nodes_touched = conns.touched, nodes.touched
+    except AttributeError:
+        return None
+    # ``touched`` is None (not a copy) or the set of keys touched since the copy
+    if conns_touched is None or nodes_touched is None or conns_touched or nodes_touched:
+        return None
+    return conns.origin, nodes.origin
 
 
 def _memo(kind: str, genome, config, compute):
@@ -777,12 +783,13 @@ def _memo(kind: str, genome, config, compute):
     return value
 
 
-def _free_pairs_of(genome, config, hidden: list) -> np.ndarray:
-    """``genome``'s :func:`_free_pairs_fast` table (read-only; see :func:`_memo`)."""
+def _free_pairs_of(genome, config, hidden: list) -> tuple[np.ndarray, list]:
+    """``genome``'s :func:`_free_pairs_fast` table (read-only) and, per source row, whether it
+    has a free cell (see :func:`_memo`)."""
     def compute():
         free = _free_pairs_fast(genome.connections, config, hidden, genome.key)
         free.flags.writeable = False
-        return free
+        return free, free.any(axis=1).tolist()
 
     return _memo("free", genome, config, compute)
 
