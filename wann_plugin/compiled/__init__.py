@@ -17,6 +17,9 @@ Modules, bottom up:
 :mod:`~wann_plugin.compiled.forward`
     :class:`BatchedForward`, the generic compiled forward of one network over many rows
     (gym and classification tasks).
+:mod:`~wann_plugin.compiled.edits`
+    The connection-array edits the compile cache patches a child's network with (one
+    compiled call instead of a dozen small numpy ones).
 
 A task-specific kernel lives beside its task (``wann_plugin/tasks/swingup/kernel.py``) and
 imports from here, never the other way round.
