@@ -9,10 +9,12 @@ Usage (from the repository root)::
 
 Plays episodes ``0 .. episodes-1`` (the test episodes) with the reference's tuned weights and
 with each ``--tuned`` network's weights and reports, per weight set, the mean return, the mean
-first step at which the pole is upright (``cos(theta) > 0.95``), the reward lost before step
+first step at which the pole is upright (``cos(theta) > 0.95``), the return over the first
+150 steps (``tune_variants.py``'s ``first150``), the reward lost before step
 200 (the swing-up: ``200 - sum of rewards``) and after it (the balancing), the mean largest
 cart distance from the centre before step 200, and the mean number of reversals of the pole's
-angular velocity before it is first upright (the pumps of the swing).
+angular velocity before it is first upright (the pumps of the swing), and the RMS of the
+weights themselves.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ def timing(net, weights: np.ndarray, episodes: int) -> dict:
                  for e, f in enumerate(first)]
     return {"mean": round(float(scores.mean()), 1), "std": round(float(scores.std()), 1),
             "first_upright_step": round(float(first.mean()), 1),
+            "return_first_150": round(float(reward[:150].sum(0).mean()), 1),
             "lost_before_200": round(float((SWING - reward[:SWING].sum(0)).mean()), 1),
             "lost_after_200": round(float((1000 - SWING - reward[SWING:].sum(0)).mean()), 2),
             "max_abs_x_before_200": round(float(np.abs(x[:SWING]).max(0).mean()), 2),
-            "reversals_before_upright": round(float(np.mean(reversals)), 2)}
+            "reversals_before_upright": round(float(np.mean(reversals)), 2),
+            "weights_rms": round(float(np.sqrt(np.mean(np.square(weights)))), 2)}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -9,6 +9,7 @@ from conftest import reference_path
 
 from wann_plugin.io import load_network, load_tuned_zoo, save_network
 from wann_plugin.tasks import make_task
+from wann_plugin.tasks.swingup.task import SwingUpTask
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +26,10 @@ def test_timing_splits_the_return_into_swing_up_and_balancing(tmp_path, monkeypa
     # every test episode runs its 1000 steps: the return is 1000 minus what was lost
     assert abs(1000 - t["lost_before_200"] - t["lost_after_200"] - scores.mean()) < 0.2
     assert 0 < t["first_upright_step"] < 200 and t["lost_after_200"] < 1
+    # the return over the first 150 steps is the score of 150-step episodes
+    first = np.asarray(SwingUpTask(max_steps=150).evaluate_weights(net, w[None], seed=0,
+                                                                   n_repeats=6))[0]
+    assert t["return_first_150"] == round(float(first.mean()), 1)
     assert t["reversals_before_upright"] >= 1 and 0 < t["max_abs_x_before_200"] < 2.4
     # the command line writes the same figures for the reference and a tuned network
     tuned = tmp_path / "tuned.json"

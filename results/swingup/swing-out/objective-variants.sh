@@ -1,0 +1,22 @@
+#!/bin/sh
+# Objective variants on swing.out (issue 11: looking for the reference's faster swing-up).
+# Run from the repository root, one at a time; appends one JSON line per variant.
+# Made with: sh results/swingup/swing-out/objective-variants.sh
+set -e
+V="python experiments/tune_variants.py ../shared/reference/wann/swing.out"
+OUT=results/swingup/swing-out/objective-variants.jsonl
+: > "$OUT"
+$V --name "start -1.0, 600 gens, weight decay 5" --start=-1.0 --loop '{"generations": 600, "n_validation": 256}' --opts '{"weight_decay": 5.0, "sigma": 0.3}' >> "$OUT"
+$V --name "start -1.5, 600 gens, weight decay 5" --start=-1.5 --loop '{"generations": 600, "n_validation": 256}' --opts '{"weight_decay": 5.0, "sigma": 0.3}' >> "$OUT"
+$V --name "start -1.5, 600 gens, weight decay 20" --start=-1.5 --loop '{"generations": 600, "n_validation": 256}' --opts '{"weight_decay": 20.0, "sigma": 0.3}' >> "$OUT"
+$V --name "150-step episodes only, start -1.0" --start=-1.0 --horizon 150 --loop '{"generations": 300, "n_validation": 256}' >> "$OUT"
+$V --name "150-step episodes only, start -1.5, weight decay 1" --start=-1.5 --horizon 150 --loop '{"generations": 300, "n_validation": 256}' --opts '{"weight_decay": 1.0, "sigma": 0.6}' >> "$OUT"
+$V --name "curriculum 150, 300, 600, 1000 steps (300 gens each), start -1.5, weight decay 2" --start=-1.5 --horizon 150,300,600,1000 --loop '{"generations": 300, "n_validation": 256}' --opts '{"weight_decay": 2.0, "sigma": 0.3}' >> "$OUT"
+$V --name "return + 3 x first 150 steps, start -1.0, weight decay 5" --start=-1.0 --early 3 --loop '{"generations": 600, "n_validation": 256}' --opts '{"weight_decay": 5.0, "sigma": 0.3}' >> "$OUT"
+$V --name "return + 8 x first 150 steps, start -1.5, weight decay 5" --start=-1.5 --early 8 --loop '{"generations": 600, "n_validation": 256}' --opts '{"weight_decay": 5.0, "sigma": 0.3}' >> "$OUT"
+# the same on our own seed-0 champion (69 connections; its best shared weight scores 670)
+S="python experiments/tune_variants.py results/swingup/seed-0/champion.json"
+$S --name "s0 wd5 sigma0.3 600" --opts '{"weight_decay": 5.0, "sigma": 0.3}' --loop '{"generations": 600, "n_validation": 256}' >> "$OUT"
+$S --name "s0 wd5 auto 1200" --opts '{"weight_decay": 5.0}' --loop '{"generations": 1200, "n_validation": 256}' >> "$OUT"
+$S --name "s0 curriculum" --horizon 150,300,600,1000 --opts '{"weight_decay": 2.0, "sigma": 0.3}' --loop '{"generations": 300, "n_validation": 256}' >> "$OUT"
+$S --name "s0 default" >> "$OUT"
