@@ -284,3 +284,39 @@ def test_disabled_keys_list_every_disabled_gene_in_sorted_order(seed):
         expected = sorted(k for k, c in conns.all_items() if not c.enabled)
         assert n == len(expected)
         assert [key_at(i) for i in range(n)] == expected, step
+
+
+def test_copies_share_the_gene_dict_until_either_side_writes():
+    """A copy holds its parent's gene dict itself (no per-gene work) until a write, on either
+    side, gives the writer its own dict; pickled together they stay independent."""
+    cfg = make_config(n_in=5, n_out=2, p=0.6)
+    parent = WannGenome(1)
+    parent.configure_new(cfg, rng=np.random.default_rng(3))
+    parent.mutate_add_node(cfg, rng=np.random.default_rng(4))
+    kids = []
+    for key in (2, 3):
+        kid = WannGenome(key)
+        kid.configure_copy(parent)
+        kids.append(kid)
+    assert kids[0].connections.explicit is parent.connections.explicit
+    assert kids[0].nodes.explicit is parent.nodes.explicit
+    before = structure(parent)
+    kids[0].mutate_add_connection(cfg, rng=np.random.default_rng(5))  # writes connections
+    kids[0].mutate_change_activation(cfg, rng=np.random.default_rng(6))  # writes a node
+    assert kids[0].connections.explicit is not parent.connections.explicit
+    assert kids[0].nodes.explicit is not parent.nodes.explicit
+    assert structure(parent) == before == structure(kids[1])
+    assert structure(kids[0]) != before
+    key = parent.connections.enabled_keys()[0]
+    parent.connections[key].enabled = False                          # the parent writes
+    assert kids[1].connections[key].enabled and structure(kids[1]) == before
+    third = WannGenome(4)
+    third.configure_copy(kids[1])
+    again = pickle.loads(pickle.dumps([kids[1], third]))
+    assert again[0].connections.explicit is again[1].connections.explicit
+    again[1].connections[key].enabled = False
+    del again[0].connections[key]
+    assert again[1].connections.explicit is not again[0].connections.explicit
+    assert key in again[1].connections and not again[1].connections[key].enabled
+    assert key not in again[0].connections
+    assert structure(third) == before

@@ -29,6 +29,7 @@ import numpy as np
 
 from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
+from wann_plugin.compiled import edits
 from wann_plugin.compiled.edits import edit_connections, reorder_connections
 from wann_plugin.network import BIAS_NODE, WannNetwork, _fixed_layout, _lexicographic_order
 
@@ -69,6 +70,7 @@ class NetworkCache:
     """
 
     def __init__(self) -> None:
+        edits.load()  # once per process: not in the first generation that patches
         self._previous: dict = {}
         self._current: dict = {}
         self._enabled: dict = {}  # parent serial -> set of its network's connection keys

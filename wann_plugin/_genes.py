@@ -156,7 +156,7 @@ class _CopyOnWriteGenes(MutableMapping):
     name for the exact gene set (``serial``, ``version``, ``origin``) that lets a compiled
     network be reused without looking at the genes."""
 
-    __slots__ = ("_owned", "version", "serial", "origin", "touched")
+    __slots__ = ("_owned", "_dict_shared", "version", "serial", "origin", "touched")
 
     def _new_identity(self) -> None:
         #: Bumped whenever a gene may have changed (any write, any gene handed out).
@@ -170,12 +170,23 @@ class _CopyOnWriteGenes(MutableMapping):
         self.touched = None
 
     def _share_with(self, new: _CopyOnWriteGenes) -> None:
-        """Make ``new`` a copy of this mapping that shares its gene objects copy-on-write."""
+        """Make ``new`` a copy of this mapping that shares its gene objects, and the dict
+        holding them, copy-on-write."""
+        new._genes = self._genes
+        new._dict_shared = self._dict_shared = True
         new._owned = _NONE
         new._new_identity()
         new.origin = (self.serial, self.version)
         new.touched = set()
         self._owned = _NONE
+
+    def _writable(self) -> dict:
+        """The gene dict, copied first if it is shared with a copy of this mapping (a child
+        that never writes a gene never copies the dict)."""
+        if self._dict_shared:
+            self._genes = dict(self._genes)
+            self._dict_shared = False
+        return self._genes
 
     def _touch(self, key) -> None:
         """``key``'s gene may differ from the origin's from now on."""
@@ -210,6 +221,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
 
     def __init__(self, genes: dict | None = None, initial: InitialConnections | None = None):
         self._genes: dict = {} if genes is None else genes
+        self._dict_shared = False
         self._initial = initial
         self._removed: set | frozenset = _NONE
         self._handed_out = None
@@ -299,7 +311,6 @@ class ConnectionGenes(_CopyOnWriteGenes):
         number of genes' attributes: gene objects are shared copy-on-write (the first
         ``mapping[key]`` on either side copies that gene before handing it out)."""
         new = ConnectionGenes.__new__(ConnectionGenes)
-        new._genes = dict(self._genes)
         new._initial = self._initial
         new._n_initial_stored = self._n_initial_stored
         new._removed = set(self._removed) if self._removed else _NONE
@@ -320,7 +331,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
             owned = self._owned
             if owned is not None and key not in owned:
                 gene = copy_gene(gene)
-                self._genes[key] = gene
+                self._writable()[key] = gene
                 self._own(key)
             else:
                 self._touch(key)
@@ -347,7 +358,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
         if self._handed_out is not None:
             self._handed_out.pop(gene.key, None)
         if self._is_dormant(gene.key):
-            self._genes[gene.key] = gene
+            self._writable()[gene.key] = gene
             self._n_initial_stored += 1
             self.version += 1
             self._own(gene.key)
@@ -366,7 +377,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
                 self._removed.discard(key)
             if self._handed_out is not None:
                 self._handed_out.pop(key, None)
-        self._genes[key] = gene
+        self._writable()[key] = gene
         self.version += 1
         self._own(key)
 
@@ -376,7 +387,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
         initial = self._initial
         is_initial = initial is not None and key in initial.innovation_of
         if key in self._genes:
-            del self._genes[key]
+            del self._writable()[key]
             if is_initial:
                 self._n_initial_stored -= 1
                 self._remove(key)
@@ -411,6 +422,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._genes = state["genes"]
+        self._dict_shared = True  # unpickled genomes may hold one dict
         self._initial = state["initial"]
         self._removed = state["removed"]
         self._n_initial_stored = state["n_initial_stored"]
@@ -431,6 +443,7 @@ class NodeGenes(_CopyOnWriteGenes):
 
     def __init__(self, genes: dict | None = None):
         self._genes: dict = {} if genes is None else genes
+        self._dict_shared = False
         self._owned: set | frozenset | None = None
         self._new_identity()
 
@@ -442,7 +455,6 @@ class NodeGenes(_CopyOnWriteGenes):
     def copy(self) -> NodeGenes:
         """A copy sharing the node objects copy-on-write."""
         new = NodeGenes.__new__(NodeGenes)
-        new._genes = dict(self._genes)
         self._share_with(new)
         return new
 
@@ -451,19 +463,19 @@ class NodeGenes(_CopyOnWriteGenes):
         self.version += 1
         owned = self._owned
         if owned is not None and key not in owned:
-            gene = self._genes[key] = copy_gene(gene)
+            gene = self._writable()[key] = copy_gene(gene)
             self._own(key)
         else:
             self._touch(key)
         return gene
 
     def __setitem__(self, key, gene) -> None:
-        self._genes[key] = gene
+        self._writable()[key] = gene
         self.version += 1
         self._own(key)
 
     def __delitem__(self, key) -> None:
-        del self._genes[key]
+        del self._writable()[key]
         self.version += 1
         self._touch(key)
 
@@ -484,5 +496,6 @@ class NodeGenes(_CopyOnWriteGenes):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._genes = state["genes"]
+        self._dict_shared = True  # unpickled genomes may hold one dict
         self._owned = state["owned"]
         self._new_identity()

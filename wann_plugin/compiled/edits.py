@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["edit_connections", "reorder_connections"]
+__all__ = ["edit_connections", "load", "reorder_connections"]
 
 
 @numba.njit(cache=True)
@@ -140,3 +140,14 @@ def reorder_connections(src, dst, remap, drop, add_src, add_dst, n_nodes):
         out_src[i] = ns[taken[i]]
         out_dst[i] = nd[taken[i]]
     return out_src, out_dst, _in_ptr(out_dst, n_nodes), taken
+
+
+def load() -> None:
+    """Compile (or load from numba's cache) both edits now, on tiny arrays, so the first
+    generation that patches networks does not pay for it."""
+    src = np.array([0], dtype=np.int32)
+    dst = np.array([1], dtype=np.int32)
+    one = np.array([0], dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    edit_connections(src, dst, none, -1, none, none, 2)
+    reorder_connections(src, dst, np.array([0, 1], dtype=np.int64), 0, one, one + 1, 2)
