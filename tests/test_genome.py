@@ -624,10 +624,11 @@ def test_add_connection_names_a_cycle_among_hidden_nodes():
         g.node_layers(cfg)
 
 
-def test_untouched_copies_share_their_parents_tables_and_changed_ones_do_not():
-    """The memo of add-connection's table (and of add-node's, enable's and the hidden keys'
-    lists) is shared only by copies that changed nothing; each equals the plain table."""
-    from wann_plugin.genome import _free_pairs_fast, _free_pairs_of
+def test_tables_are_shared_by_genomes_whose_genes_name_the_same_content():
+    """The memo of add-connection's table and of the hidden keys is shared by genomes with the
+    same key sets (also a copy of a copy whose activation changed, generations later); add-node's
+    enabled and enable's disabled keys only by untouched copies. Each equals the plain table."""
+    from wann_plugin.genome import _free_pairs_fast, _free_pairs_of, _memo
 
     params = {"num_inputs": "4", "num_outputs": "2", "initial_connection_prob": "0.5"}
     cfg = WannGenome.parse_config(params)
@@ -637,6 +638,10 @@ def test_untouched_copies_share_their_parents_tables_and_changed_ones_do_not():
     parent.configure_new(cfg, rng=rng)
     for _ in range(8):
         parent.mutate_add_node(cfg, rng=rng)
+
+    def enabled(g):
+        return _memo("enabled", g, cfg, lambda: sorted(g.connections.enabled_keys()))
+
     kids = []
     for key in (2, 3):
         kid = WannGenome(key)
@@ -647,17 +652,26 @@ def test_untouched_copies_share_their_parents_tables_and_changed_ones_do_not():
     assert a is b and not a.flags.writeable
     np.testing.assert_array_equal(a, _free_pairs_fast(parent.connections, cfg, hidden))
     assert has_a == a.any(axis=1).tolist()
-    changed = WannGenome(4)
-    changed.configure_copy(parent)
-    key = sorted(changed.connections.enabled_keys())[0]
-    changed.connections[key]  # handed out: may be written, so the copy no longer counts
-    assert _free_pairs_of(changed, cfg, hidden)[0] is not a
+    assert enabled(kids[0]) is enabled(kids[1])
+    handed = WannGenome(4)
+    handed.configure_copy(parent)
+    key = sorted(handed.connections.enabled_keys())[0]
+    handed.connections[key].enabled = False   # a written gene: the same keys, other content
+    assert _free_pairs_of(handed, cfg, hidden)[0] is a
+    assert enabled(handed) is not enabled(kids[0]) and key not in enabled(handed)
+    # a copy whose activation changed, and its copy a generation later: same key sets
+    kids[1].mutate_change_activation(cfg, rng=rng)
+    grandchild = WannGenome(5)
+    grandchild.configure_copy(kids[1])
+    assert _free_pairs_of(grandchild, cfg, grandchild.hidden_keys(cfg))[0] is a
+    assert enabled(grandchild) is enabled(kids[0])   # its connections are its grandparent's
     parent.mutate_add_connection(cfg, rng=rng)   # the parent moves on; later copies see it
-    late = WannGenome(5)
+    late = WannGenome(6)
     late.configure_copy(parent)
     got = _free_pairs_of(late, cfg, hidden)[0]
     np.testing.assert_array_equal(got, _free_pairs_fast(parent.connections, cfg, hidden))
     assert not np.array_equal(got, a)
+    assert enabled(late) == sorted(parent.connections.enabled_keys()) != enabled(kids[0])
     for kid in kids:                              # the operators on the shared lists
         assert kid.mutate_add_node(cfg, rng=rng) and kid.mutate_enable(cfg, rng=rng)
     assert kids[0].connections.enabled_keys() != parent.connections.enabled_keys()

@@ -156,7 +156,8 @@ class _CopyOnWriteGenes(MutableMapping):
     name for the exact gene set (``serial``, ``version``, ``origin``) that lets a compiled
     network be reused without looking at the genes."""
 
-    __slots__ = ("_owned", "_dict_shared", "version", "serial", "origin", "touched")
+    __slots__ = ("_owned", "_dict_shared", "version", "serial", "origin", "touched", "_content",
+                 "_keyset", "_key_changes")
 
     def _new_identity(self) -> None:
         #: Bumped whenever a gene may have changed (any write, any gene handed out).
@@ -168,6 +169,25 @@ class _CopyOnWriteGenes(MutableMapping):
         #: Keys whose gene may differ from the mapping named by :attr:`origin` (handed out,
         #: written, added, deleted since the copy); None when there is no origin.
         self.touched = None
+        self._content = (self.serial, 0)  # see content_key
+        self._keyset = (self.serial, 0)   # see keyset_key
+        self._key_changes = 0
+
+    def content_key(self):
+        """A name of exactly these genes (keys and every attribute) that copies which
+        changed nothing share with the mapping they were copied from, generation after
+        generation; None once a gene was handed out or written (then the genes may change
+        without the mapping seeing it)."""
+        return self._content if self.version == 0 else None
+
+    def keyset_key(self):
+        """A name of this mapping's set of keys (the connection keys include the removed
+        initial connections), shared with copies that added and deleted nothing; it changes
+        only when a key is added, deleted or (connections) a dormant gene adopted."""
+        return self._keyset if self._key_changes == 0 else (self.serial, -self._key_changes)
+
+    def _keys_changed(self) -> None:
+        self._key_changes += 1
 
     def _share_with(self, new: _CopyOnWriteGenes) -> None:
         """Make ``new`` a copy of this mapping that shares its gene objects, and the dict
@@ -177,6 +197,8 @@ class _CopyOnWriteGenes(MutableMapping):
         new._owned = _NONE
         new._new_identity()
         new.origin = (self.serial, self.version)
+        new._content = self._content if self.version == 0 else new.origin
+        new._keyset = self.keyset_key()
         new.touched = set()
         self._owned = _NONE
 
@@ -361,6 +383,7 @@ class ConnectionGenes(_CopyOnWriteGenes):
             self._writable()[gene.key] = gene
             self._n_initial_stored += 1
             self.version += 1
+            self._keys_changed()
             self._own(gene.key)
 
     def __contains__(self, key) -> bool:
@@ -379,10 +402,12 @@ class ConnectionGenes(_CopyOnWriteGenes):
                 self._handed_out.pop(key, None)
         self._writable()[key] = gene
         self.version += 1
+        self._keys_changed()
         self._own(key)
 
     def __delitem__(self, key) -> None:
         self.version += 1
+        self._keys_changed()
         self._touch(key)
         initial = self._initial
         is_initial = initial is not None and key in initial.innovation_of
@@ -472,11 +497,13 @@ class NodeGenes(_CopyOnWriteGenes):
     def __setitem__(self, key, gene) -> None:
         self._writable()[key] = gene
         self.version += 1
+        self._keys_changed()
         self._own(key)
 
     def __delitem__(self, key) -> None:
         del self._writable()[key]
         self.version += 1
+        self._keys_changed()
         self._touch(key)
 
     def __contains__(self, key) -> bool:

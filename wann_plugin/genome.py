@@ -747,30 +747,34 @@ def _mark_initial(free, conns, config, stored, positions: tuple, src_layer, dst_
             free[i, j] = dst_layer[j] > src_layer[i]
 
 
-# Tables computed for the gene sets that children were copied from, by kind and the
-# ``(serial, version)`` of the parent's connection and node genes: a child copied without
-# changes shares its parent's (the tournaments pick a few parents for many children).
+# Tables computed for gene sets, by kind and a name of what they depend on: the key sets
+# (``keyset_key``) for the hidden keys and add-connection's table, the exact genes
+# (``content_key``) for add-node's enabled and enable's disabled keys. Genomes whose genes name
+# the same content share them: the untouched copies of one parent (the tournaments pick a few
+# parents for many children), and, through the generations, copies of copies that did not
+# change what a table depends on (a change-activation child keeps its parent's key sets).
 _MEMO: dict = {}
-_MEMO_SIZE = 512
+_MEMO_SIZE = 1024
 
 
-def _copy_key(genome) -> tuple | None:
-    """The name of the gene set an untouched copy was copied from, else None."""
+def _memo_key(kind: str, genome):
+    """What ``kind``'s table of ``genome`` depends on, named; None when it cannot be named
+    (plain dict genes, or genes handed out since the copy for the content kinds)."""
     conns, nodes = genome.connections, genome.nodes
     try:
-        conns_touched, nodes_touched = conns.touched, nodes.touched
+        if kind == "hidden":
+            return nodes.keyset_key()
+        if kind == "free":
+            return conns.keyset_key(), nodes.keyset_key()
+        return conns.content_key()
     except AttributeError:
         return None
-    # ``touched`` is None (not a copy) or the set of keys touched since the copy
-    if conns_touched is None or nodes_touched is None or conns_touched or nodes_touched:
-        return None
-    return conns.origin, nodes.origin
 
 
 def _memo(kind: str, genome, config, compute):
-    """``compute()`` for ``genome``, shared by the untouched copies of one gene set (the
-    value must not be changed by its users)."""
-    key = _copy_key(genome)
+    """``compute()`` for ``genome``, shared by every genome whose genes name the same content
+    for ``kind`` (see :func:`_memo_key`; the value must not be changed by its users)."""
+    key = _memo_key(kind, genome)
     if key is None:
         return compute()
     hit = _MEMO.get((kind, key))
