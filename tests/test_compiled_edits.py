@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wann_plugin.compiled.edits import edit_connections, reorder_connections
+from wann_plugin.compiled.edits import descendants, edit_connections, reorder_connections
 
 
 def _plain(src, dst, n_nodes):
@@ -85,3 +85,25 @@ def test_reorder_connections_equals_renumber_and_sort(net, data):
     np.testing.assert_array_equal(got_dst, want_dst)
     np.testing.assert_array_equal(got_ptr, want_ptr)
     np.testing.assert_array_equal(taken, order)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_network(), st.data())
+def test_descendants_are_the_nodes_reachable_before_the_end(net, data):
+    n_nodes, src, dst = net
+    node = data.draw(st.integers(0, n_nodes - 1))
+    end = data.draw(st.integers(node, n_nodes))
+    in_ptr = np.zeros(n_nodes + 1, dtype=np.int32)
+    np.cumsum(np.bincount(dst, minlength=n_nodes), out=in_ptr[1:])
+    below, edge_src, edge_dst = descendants(src, dst, in_ptr, node, end)
+    reached, edges, grew = {node}, [], True
+    while grew:  # the plain closure: follow connections into nodes before ``end``
+        grew = False
+        for s, d in zip(src.tolist(), dst.tolist()):
+            if s in reached and d < end and d not in reached:
+                reached.add(d)
+                grew = True
+    edges = [(s, d) for s, d in zip(src.tolist(), dst.tolist())
+             if s in reached and d in reached and d < end]
+    assert set(np.flatnonzero(below).tolist()) == reached
+    assert list(zip(edge_src.tolist(), edge_dst.tolist())) == edges

@@ -24,13 +24,14 @@ genomes whose ``connections`` is a plain dict are compiled every time.
 from __future__ import annotations
 
 import dataclasses
+from operator import itemgetter
 
 import numpy as np
 
 from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
 from wann_plugin.compiled import edits
-from wann_plugin.compiled.edits import edit_connections, reorder_connections
+from wann_plugin.compiled.edits import descendants, edit_connections, reorder_connections
 from wann_plugin.network import BIAS_NODE, WannNetwork, _fixed_layout, _lexicographic_order
 
 __all__ = ["NetworkCache"]
@@ -387,21 +388,16 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
     n_old = net.n_nodes
     first_out = n_old - net.n_outputs
     pb = node_keys.index(b, n_fixed)
-    # b and its hidden descendants: connections are sorted by destination, which is a
-    # topological order, so one pass over the connections into hidden nodes after b
-    below = {pb}
-    edges = []
-    start, end = int(in_ptr[pb + 1]), int(in_ptr[first_out])
-    for s, d in zip(net.conn_src[start:end].tolist(), net.conn_dst[start:end].tolist()):
-        if s in below:
-            below.add(d)
-            edges.append((node_keys[s], node_keys[d]))
-    if len(below) == 1:  # b feeds no hidden node: n, then b, after the others
+    # b and its hidden descendants come after n, in their own smallest order
+    below, edge_src, edge_dst = descendants(net.conn_src, net.conn_dst, in_ptr, pb, first_out)
+    if not len(edge_src):  # b feeds no hidden node: n, then b, after the others
         tail_pos = [pb]
     else:
-        at = {node_keys[p]: p for p in below}
+        at = {node_keys[p]: p for p in np.flatnonzero(below).tolist()}
+        edges = [(node_keys[s], node_keys[d])
+                 for s, d in zip(edge_src.tolist(), edge_dst.tolist())]
         tail_pos = [at[k] for k in _lexicographic_order(list(at), edges)]
-    hidden = [p for p in range(n_fixed, first_out) if p not in below]
+    hidden = (np.flatnonzero(~below[n_fixed:first_out]) + n_fixed).tolist()
     pn = n_fixed + len(hidden)
     positions = _positions(n_old + 1)
     remap = np.empty(n_old, dtype=np.int64)
@@ -421,5 +417,5 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
     conn_keys = list(net.conn_keys)
     del conn_keys[old_index]
     conn_keys += [(a, new_key), (new_key, b)]
-    conn_keys = tuple(map(conn_keys.__getitem__, taken.tolist()))
+    conn_keys = itemgetter(*taken.tolist())(conn_keys)  # a tuple: there are >= 2
     return _network(net, new_acts, src, dst, in_ptr, new_keys, conn_keys, key)

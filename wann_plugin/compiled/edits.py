@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["edit_connections", "load", "reorder_connections"]
+__all__ = ["descendants", "edit_connections", "load", "reorder_connections"]
 
 
 @numba.njit(cache=True)
@@ -142,6 +142,35 @@ def reorder_connections(src, dst, remap, drop, add_src, add_dst, n_nodes):
     return out_src, out_dst, _in_ptr(out_dst, n_nodes), taken
 
 
+@numba.njit(cache=True)
+def descendants(src, dst, in_ptr, node, end):
+    """``node`` and the nodes it reaches through connections into nodes before ``end``.
+
+    Connections are sorted by destination, a topological order, so one pass over the
+    connections into the nodes after ``node`` finds them all.
+
+    Returns
+    -------
+    below : ndarray of bool, shape (n_nodes,)
+        The nodes found (``node`` included).
+    edge_src, edge_dst : ndarray of int64
+        The connections among them, in connection order.
+    """
+    below = np.zeros(in_ptr.shape[0] - 1, dtype=np.bool_)
+    below[node] = True
+    lo, hi = in_ptr[node + 1], in_ptr[end]
+    edge_src = np.empty(max(hi - lo, 0), dtype=np.int64)
+    edge_dst = np.empty(max(hi - lo, 0), dtype=np.int64)
+    k = 0
+    for i in range(lo, hi):
+        if below[src[i]]:
+            below[dst[i]] = True
+            edge_src[k] = src[i]
+            edge_dst[k] = dst[i]
+            k += 1
+    return below, edge_src[:k], edge_dst[:k]
+
+
 def load() -> None:
     """Compile (or load from numba's cache) both edits now, on tiny arrays, so the first
     generation that patches networks does not pay for it."""
@@ -151,3 +180,4 @@ def load() -> None:
     none = np.zeros(0, dtype=np.int64)
     edit_connections(src, dst, none, -1, none, none, 2)
     reorder_connections(src, dst, np.array([0, 1], dtype=np.int64), 0, one, one + 1, 2)
+    descendants(src, dst, np.array([0, 0, 1], dtype=np.int32), 0, 2)
