@@ -115,6 +115,37 @@ def test_capturing_state_does_not_advance_neat_counters(cfg):
     assert state["species"].reporters.reporters == []  # reporters are not saved
 
 
+def test_a_snapshot_leaves_no_reference_cycles_and_keeps_every_counter(cfg):
+    """Taking a snapshot makes no cyclic garbage (the collector may be paused while it runs,
+    see runner._FreezeHeap), and the counters it copies restart where they were."""
+    import gc as collector
+    import itertools
+
+    from wann_plugin.checkpoint import Snapshot, _count_args
+
+    for counter in (itertools.count(5), itertools.count(-3, 2), itertools.count(0.5, 0.25),
+                    itertools.count(10**30)):
+        assert repr(itertools.count(*_count_args(counter))) == repr(counter)
+    config = load_config(cfg)
+    population = neat.Population(config)
+    population.run(WannEvaluator(ToyTask(n_inputs=5)), 1)
+    collector.collect()
+    collector.disable()
+    collector.set_debug(collector.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            Snapshot(population)
+        collector.collect()
+        # other threads of the test process (an event loop) may leave garbage of their own
+        ours = [f.__qualname__ for f in collector.garbage if type(f).__name__ == "function"
+                and f.__module__.split(".")[0] in ("ast", "wann_plugin", "neat")]
+    finally:
+        collector.set_debug(0)
+        collector.garbage.clear()
+        collector.enable()
+    assert ours == []
+
+
 def test_interrupted_generation_keeps_finished_results_and_resumes_equal(tmp_path, cfg):
     # 20 genomes in batches of 4: 5 calls per generation; call 8 is generation 1, batch 3
     ev = WannEvaluator(ToyTask(n_inputs=5, interrupt_after=8), batch_size=4)

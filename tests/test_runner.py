@@ -116,6 +116,31 @@ def test_run_search_freezes_the_heap_per_generation_and_releases_it(cfg):
     assert gc.get_freeze_count() == 0
 
 
+def test_run_search_pauses_the_collector_from_evaluation_to_the_next_generation(cfg):
+    """Reproduction and the reporters after the evaluation run with the cyclic collector
+    paused; the evaluation with it on; after the run it is on again."""
+    import gc
+
+    from neat.reporting import BaseReporter
+
+    seen = []
+
+    class Watch(BaseReporter):  # added before run_search's freezer, so called before it
+        def start_generation(self, generation):
+            seen.append(("start", generation, gc.isenabled()))
+
+        def post_evaluate(self, config, population, species, best_genome):
+            seen.append(("evaluated", gc.isenabled()))
+
+        def end_generation(self, config, population, species_set):
+            seen.append(("end", gc.isenabled()))
+
+    run_search(load_config(cfg), generations=2, stream=None, reporters=[Watch()])
+    assert seen == [("start", 0, True), ("evaluated", True), ("end", False),
+                    ("start", 1, False), ("evaluated", True), ("end", False)]
+    assert gc.isenabled()
+
+
 def test_select_champion_breaks_ties_by_smaller_key(cfg):
     config = load_config(cfg)
     population = neat.Population(config)

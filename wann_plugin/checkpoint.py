@@ -101,8 +101,20 @@ def _count_args(counter: itertools.count) -> tuple:
     m = re.fullmatch(r"count\((.*)\)", repr(counter))
     if m is None:  # pragma: no cover - CPython's repr has been stable for decades
         raise TypeError(f"cannot read the state of {counter!r}")
-    args = ast.literal_eval(f"({m.group(1)},)")
-    return tuple(args)
+    return tuple(_number(arg) for arg in m.group(1).split(","))
+
+
+def _number(text: str):
+    """An int or float from its repr (``ast.literal_eval`` for anything else; it is avoided
+    because its nested functions leave reference cycles behind at every call)."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return ast.literal_eval(text)
 
 
 class _StatePickler(pickle.Pickler):
