@@ -188,10 +188,16 @@ def _freeze(value: Any, memo: dict) -> Any:
     return frozen
 
 
+#: Values :func:`_freeze` keeps by reference anyway (checked first: a config holds hundreds).
+_KEPT_TYPES = frozenset({str, int, float, bool, type(None), tuple, frozenset, bytes})
+
+
 def _freeze_state(obj: dict, memo: dict) -> dict:
     out = {}
     for k, v in obj.items():
-        if k == "ancestors" and type(v) is dict:
+        if type(v) in _KEPT_TYPES:
+            out[k] = v
+        elif k == "ancestors" and type(v) is dict:
             out[k] = _Prefix(v, len(v))  # only grows: its first n entries are the snapshot's
         elif isinstance(v, AncestorLog):
             out[k] = v.snapshot()  # arrays held, not copied (see AncestorLog.snapshot)

@@ -457,7 +457,7 @@ class WannEvaluator(BaseReporter):
             for genome, net, s in zip(genomes, nets, scores, strict=True):
                 self.write_back(genome, net, s)
             return
-        per_weight = np.asarray(np.stack(scores), dtype=float).mean(axis=-1)  # (n, n_weights)
+        per_weight = np.array(scores, dtype=float).mean(axis=-1)  # (n, n_weights)
         means = per_weight.mean(axis=1).tolist()
         maxes = per_weight.max(axis=1).tolist()
         for genome, net, row, mean, top in zip(genomes, nets, per_weight.tolist(), means, maxes,

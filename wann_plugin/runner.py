@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import gc
+import heapq
 import io as _io
 import sys
 import time
@@ -166,7 +167,8 @@ class ProgressReporter(BaseReporter):
 
     def post_evaluate(self, config, population, species, best_genome) -> None:
         genomes = list(population.values())
-        ranked = sorted(genomes, key=lambda g: (-g.fitness, g.key))
+        # the first of sorted(genomes, key=...): only the top ones are needed
+        ranked = heapq.nsmallest(max(self.keep_top, 1), genomes, key=lambda g: (-g.fitness, g.key))
         self.top = [_keep_copy(g) for g in ranked[: self.keep_top]]
         best_max = max(g.objectives.max for g in genomes)
         conns = [g.objectives.n_connections for g in genomes]
