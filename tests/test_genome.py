@@ -695,3 +695,37 @@ def test_made_genes_equal_the_general_path_attribute_for_attribute():
         assert list(vars(conn).items()) == list(vars(want).items())
         assert type(conn.innovation) is int and type(conn.weight) is float
     assert WannGenome.make_node(cfg, 8, "sin") is not WannGenome.make_node(cfg, 8, "sin")
+
+
+def test_copy_of_equals_a_made_genome_after_configure_copy_also_for_subclasses():
+    params = {"num_inputs": "4", "num_outputs": "2", "initial_connection_prob": "0.5"}
+    cfg = WannGenome.parse_config(params)
+    cfg.innovation_tracker = neat.InnovationTracker()
+    rng = np.random.default_rng(3)
+    parent = WannGenome(1)
+    parent.configure_new(cfg, rng=rng)
+    parent.mutate_add_node(cfg, rng=rng)
+    parent.fitness = 2.0
+
+    def same(a, b):
+        return (a.key == b.key and a.fitness is None and b.fitness is None
+                and a.objectives is None and b.objectives is None
+                and sorted((k, n.activation) for k, n in a.nodes.items())
+                == sorted((k, n.activation) for k, n in b.nodes.items())
+                and sorted((k, c.innovation, c.enabled) for k, c in a.connections.all_items())
+                == sorted((k, c.innovation, c.enabled) for k, c in b.connections.all_items()))
+
+    made = WannGenome(7)
+    made.configure_copy(parent)
+    assert same(WannGenome.copy_of(7, parent), made)
+
+    class Tagged(WannGenome):
+        def __init__(self, key):
+            super().__init__(key)
+            self.tag = "made by __init__"
+
+    child = Tagged.copy_of(8, parent)
+    assert type(child) is Tagged and child.tag == "made by __init__"
+    expected = Tagged(8)
+    expected.configure_copy(parent)
+    assert same(child, expected)

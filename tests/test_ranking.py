@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wann_plugin.ranking import (
     PERFORMANCE_OBJECTIVES,
@@ -194,3 +196,33 @@ def test_plain_fitness_genomes_get_stand_in_objectives():
     assert genome_objectives(g) == Objectives(0.25, 0.25, 1, ())
     with pytest.raises(ValueError, match="genome 6 has no objectives and no fitness"):
         genome_objectives(SimpleNamespace(key=6, fitness=None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 3), st.integers(1, 4), st.data())
+def test_pareto_fronts_are_deaps_fronts_of_its_own_individuals(n, n_obj, n_levels, data):
+    """The fronts equal a plain ``sortLogNondominated`` on DEAP's own individuals (creator
+    Fitness with maximising weights), on matrices with many ties."""
+    from deap import base
+    from deap.tools import sortLogNondominated
+
+    levels = data.draw(st.lists(st.integers(-n_levels, n_levels), min_size=n * n_obj,
+                                max_size=n * n_obj))
+    values = np.array(levels, dtype=float).reshape(n, n_obj) / 2
+
+    class Fitness(base.Fitness):
+        weights = (1.0,) * n_obj
+
+    class Individual(list):
+        def __init__(self, i, row):
+            super().__init__(row)
+            self.i = i
+            self.fitness = Fitness(tuple(row))
+
+    if n_obj == 1:  # DEAP does not sort one objective: its fronts are the distinct values
+        expected = [np.flatnonzero(values[:, 0] == v).tolist()
+                    for v in np.unique(values[:, 0])[::-1]]
+    else:
+        people = [Individual(i, row) for i, row in enumerate(values.tolist())]
+        expected = [sorted(p.i for p in front) for front in sortLogNondominated(people, n)]
+    assert [f.tolist() for f in pareto_fronts(values)] == expected

@@ -452,6 +452,22 @@ class WannGenome(DefaultGenome):
             genes[pairs[idx]] = gene
         self.connections = ConnectionGenes(genes, initial)
 
+    @classmethod
+    def copy_of(cls, key, parent: DefaultGenome) -> WannGenome:
+        """``cls(key)`` after :meth:`configure_copy` from ``parent``: a child before its
+        mutation. Without the empty gene mappings ``__init__`` makes for :meth:`configure_copy`
+        to replace, unless a subclass overrides either method."""
+        if cls.__init__ is not WannGenome.__init__ or \
+                cls.configure_copy is not WannGenome.configure_copy:
+            child = cls(key)
+            child.configure_copy(parent)
+            return child
+        child = cls.__new__(cls)
+        DefaultGenome.__init__(child, key)
+        child.objectives = None
+        child.configure_copy(parent)
+        return child
+
     def configure_copy(self, parent: DefaultGenome) -> None:
         """Copy ``parent``'s genes (innovations kept); fitness and objectives are not copied.
 

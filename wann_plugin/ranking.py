@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -104,8 +105,9 @@ def genome_objectives(genome: Any) -> Objectives:
 def objective_matrix(objectives: Sequence[Objectives], names: Sequence[str]) -> np.ndarray:
     """Raw values ``(n_genomes, len(names))`` of the named objectives (not signed)."""
     _check_names(names)
-    values = np.array([[float(getattr(o, n)) for n in names] for o in objectives], dtype=float)
-    return values.reshape(len(objectives), len(names))
+    get = attrgetter(*names)
+    rows = map(get, objectives) if len(names) > 1 else ((v,) for v in map(get, objectives))
+    return np.array(list(rows), dtype=float).reshape(len(objectives), len(names))
 
 
 def _check_names(names: Sequence[str]) -> None:
@@ -146,21 +148,19 @@ def clean_objectives(signed: np.ndarray) -> np.ndarray:
     return values
 
 
-class _Fitness:
-    __slots__ = ("wvalues",)
-
-    def __init__(self, wvalues: tuple[float, ...]):
-        self.wvalues = wvalues
-
-
 class _Individual:
-    """The least DEAP's sorting needs: ``ind.fitness.wvalues`` (all maximised)."""
+    """The least DEAP's sorting needs: ``ind.fitness.wvalues`` (all maximised); the
+    individual is its own fitness."""
 
-    __slots__ = ("fitness", "index")
+    __slots__ = ("wvalues", "index")
 
     def __init__(self, index: int, wvalues: tuple[float, ...]):
         self.index = index
-        self.fitness = _Fitness(wvalues)
+        self.wvalues = wvalues
+
+    @property
+    def fitness(self) -> _Individual:
+        return self
 
 
 def pareto_fronts(signed: np.ndarray) -> list[np.ndarray]:
@@ -187,15 +187,24 @@ def pareto_fronts(signed: np.ndarray) -> list[np.ndarray]:
         raise ValueError(f"objectives must be (n_genomes, n_objectives), got shape {values.shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError("objectives must be finite; pass them through clean_objectives first")
-    n = len(values)
-    if n == 0:
+    if len(values) == 0:
         return []
+    front_of = _front_numbers(values)
+    rows = np.argsort(front_of, kind="stable")  # by front, then row
+    return np.split(rows, np.cumsum(np.bincount(front_of))[:-1])
+
+
+def _front_numbers(values: np.ndarray) -> np.ndarray:
+    """The front (0 = best) of every row of finite, maximised ``values``, from DEAP."""
+    n = len(values)
     if values.shape[1] == 1:
-        levels = np.unique(values[:, 0])[::-1]
-        return [np.flatnonzero(values[:, 0] == v) for v in levels]
-    individuals = [_Individual(i, tuple(row)) for i, row in enumerate(values.tolist())]
-    fronts = sortLogNondominated(individuals, n)
-    return [np.sort(np.array([ind.index for ind in front], dtype=int)) for front in fronts]
+        return np.unique(-values[:, 0], return_inverse=True)[1].reshape(n)
+    individuals = [_Individual(i, row) for i, row in enumerate(map(tuple, values.tolist()))]
+    front_of = [0] * n
+    for number, front in enumerate(sortLogNondominated(individuals, n)):
+        for ind in front:
+            front_of[ind.index] = number
+    return np.array(front_of, dtype=np.intp)
 
 
 def crowding_distance(front: np.ndarray) -> np.ndarray:
@@ -252,13 +261,13 @@ def pareto_order(signed: np.ndarray, ids: Sequence[Any] | None = None) -> np.nda
     ids = np.arange(n) if ids is None else np.asarray(ids)
     if ids.shape != (n,):
         raise ValueError(f"{n} genomes but ids of shape {ids.shape}")
-    fronts = pareto_fronts(values)
-    if not fronts:
+    if n == 0:
         return np.array([], dtype=int)
     # every front at once: rows by (front, id); per objective, :func:`crowding_distance`'s
     # stable sort inside each front is a sort by (front, value, position by id)
-    rows = np.concatenate(fronts)
-    front_of = np.repeat(np.arange(len(fronts)), [len(f) for f in fronts])
+    front_of = _front_numbers(values)
+    rows = np.argsort(front_of, kind="stable")
+    front_of = front_of[rows]
     by_id = np.lexsort((ids[rows], front_of))
     rows, front_of = rows[by_id], front_of[by_id]
     sizes = np.bincount(front_of)

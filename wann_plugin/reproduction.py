@@ -169,6 +169,15 @@ def _finite_fitness(values: Sequence[Any]) -> list[float]:
     return [float(v) if v is not None and math.isfinite(v) else worst for v in values]
 
 
+def _copy_of(genome_type):
+    """``copy_of(key, parent)`` for a genome type without :meth:`WannGenome.copy_of`."""
+    def copy_of(key, parent):
+        child = genome_type(key)
+        child.configure_copy(parent)
+        return child
+    return copy_of
+
+
 def _check_genome_type(genome_type) -> None:
     if not (hasattr(genome_type, "configure_copy") and hasattr(genome_type, "configure_new")):
         raise TypeError(
@@ -308,17 +317,18 @@ class WannReproduction(DefaultReproduction):
         offspring = {g.key: g for g in pool[:counts.n_elites]}
         better, other = self.select_parents(counts.n_pool, counts.n_children, rng)
         crossover = rng.random(counts.n_children) < cfg.prob_crossover
+        copy_of = getattr(config.genome_type, "copy_of", None) or _copy_of(config.genome_type)
         for b, o, cross in zip(np.asarray(better).tolist(), np.asarray(other).tolist(),
                                crossover.tolist(), strict=True):
             gid = next(self.genome_indexer)
-            child = config.genome_type(gid)
             parent, mate = pool[b], pool[o]
             if cross:
+                child = config.genome_type(gid)
                 child.configure_crossover(parent, mate, config.genome_config, rng=rng,
                                           first_is_fitter=True)
                 self.ancestors[gid] = (parent.key, mate.key)
             else:
-                child.configure_copy(parent)
+                child = copy_of(gid, parent)
                 self.ancestors[gid] = (parent.key,)
             child.mutate(config.genome_config, rng=rng)
             offspring[gid] = child
