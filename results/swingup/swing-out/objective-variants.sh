@@ -20,3 +20,10 @@ $S --name "s0 wd5 sigma0.3 600" --opts '{"weight_decay": 5.0, "sigma": 0.3}' --l
 $S --name "s0 wd5 auto 1200" --opts '{"weight_decay": 5.0}' --loop '{"generations": 1200, "n_validation": 256}' >> "$OUT"
 $S --name "s0 curriculum" --horizon 150,300,600,1000 --opts '{"weight_decay": 2.0, "sigma": 0.3}' --loop '{"generations": 300, "n_validation": 256}' >> "$OUT"
 $S --name "s0 default" >> "$OUT"
+# other methods and IPOP restarts on the seed-0 champion, and IPOP on the seed-3 one
+$S --name "s0 cma ipop 2 restarts" --loop '{"restarts": 2, "generations": 600}' >> "$OUT"
+$S --name "s0 cma sigma 1.0" --opts '{"sigma": 1.0}' >> "$OUT"
+$S --name "s0 pepg 1200" --method pepg --loop '{"generations": 1200, "n_validation": 256}' >> "$OUT"
+$S --name "s0 sm-g-sum 1200" --method sm-g-sum --loop '{"generations": 1200, "n_validation": 256}' >> "$OUT"
+$S --name "s0 cma ipop 2 restarts, seed 1" --seed 1 --loop '{"restarts": 2, "generations": 600}' >> "$OUT"
+python experiments/tune_variants.py results/swingup/seed-3/champion.json --name "s3 cma ipop 2 restarts" --loop '{"restarts": 2, "generations": 600}' >> "$OUT"
