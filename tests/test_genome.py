@@ -630,12 +630,9 @@ def test_tables_are_shared_by_genomes_whose_genes_name_the_same_content():
     enabled and enable's disabled keys only by untouched copies. Each equals the plain table."""
     from wann_plugin.genome import _free_pairs_fast, _free_pairs_of, _memo
 
-    params = {"num_inputs": "4", "num_outputs": "2", "initial_connection_prob": "0.5"}
-    cfg = WannGenome.parse_config(params)
-    cfg.innovation_tracker = neat.InnovationTracker()
-    rng = np.random.default_rng(0)
-    parent = WannGenome(1)
-    parent.configure_new(cfg, rng=rng)
+    cfg = make_config(num_inputs=4, initial_connection_prob=0.5)
+    parent = new_genome(cfg, seed=0)
+    rng = np.random.default_rng(1)
     for _ in range(8):
         parent.mutate_add_node(cfg, rng=rng)
 
@@ -698,13 +695,9 @@ def test_made_genes_equal_the_general_path_attribute_for_attribute():
 
 
 def test_copy_of_equals_a_made_genome_after_configure_copy_also_for_subclasses():
-    params = {"num_inputs": "4", "num_outputs": "2", "initial_connection_prob": "0.5"}
-    cfg = WannGenome.parse_config(params)
-    cfg.innovation_tracker = neat.InnovationTracker()
-    rng = np.random.default_rng(3)
-    parent = WannGenome(1)
-    parent.configure_new(cfg, rng=rng)
-    parent.mutate_add_node(cfg, rng=rng)
+    cfg = make_config(num_inputs=4, initial_connection_prob=0.5)
+    parent = new_genome(cfg, seed=3)
+    parent.mutate_add_node(cfg, rng=np.random.default_rng(4))
     parent.fitness = 2.0
 
     def same(a, b):
