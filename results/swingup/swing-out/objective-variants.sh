@@ -27,3 +27,5 @@ $S --name "s0 pepg 1200" --method pepg --loop '{"generations": 1200, "n_validati
 $S --name "s0 sm-g-sum 1200" --method sm-g-sum --loop '{"generations": 1200, "n_validation": 256}' >> "$OUT"
 $S --name "s0 cma ipop 2 restarts, seed 1" --seed 1 --loop '{"restarts": 2, "generations": 600}' >> "$OUT"
 python experiments/tune_variants.py results/swingup/seed-3/champion.json --name "s3 cma ipop 2 restarts" --loop '{"restarts": 2, "generations": 600}' >> "$OUT"
+# the reference's PEPG settings with 16 episodes a sample instead of 4 (less noise), on swing.out
+$V --name "PEPG reference settings from -1.5, 16 episodes a sample, 2000 gens" --method pepg --preset reference --start=-1.5 --loop '{"generations": 2000, "n_repeats": 16, "n_validation": 256, "validate_every": 20}' >> "$OUT"
