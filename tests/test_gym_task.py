@@ -334,3 +334,27 @@ def test_networks_stepped_together_score_as_each_alone():
     worst = together[3] == task.worst_score
     assert worst.any() and not worst.all()
     assert task.last_timings["n_envs"] == 48 and task.last_timings["steps"] <= 7 * 60
+
+
+@pytest.mark.parametrize("env_id", ["BipedalWalker-v3", "CarRacing-v3"])
+def test_a_remade_box2d_env_is_freed_without_the_cyclic_collector(env_id):
+    """``wann run`` freezes the heap every generation, so a discarded env must not wait for
+    the cyclic collector: the remade slot's old env is gone by reference counting alone."""
+    import gc
+    import weakref
+
+    from wann_plugin.tasks.gym import _EpisodeEnv
+
+    slot = _EpisodeEnv(functools.partial(gym.make, env_id))
+    slot.reset(0)
+    slot.env.step(slot.env.action_space.sample())
+    old = weakref.ref(slot.env.unwrapped)
+    gc.disable()
+    try:
+        slot.reset(1)
+        assert old() is None
+        new = weakref.ref(slot.env.unwrapped)
+        slot.close()
+        assert new() is None
+    finally:
+        gc.enable()
