@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import socket
 
 import neat
@@ -43,6 +44,10 @@ def test_run_search_writes_champion_stats_and_config(tmp_path, cfg):
     assert load_config(tmp_path / "out" / "config.cfg").pop_size == 16
     text = stream.getvalue()
     assert text.count("gen ") == 3 and f"champion: genome {res.champion.key}" in text
+    # the re-evaluation is announced before it runs (on Box2D tasks it takes minutes)
+    chosen = re.search(r"choosing the champion: (\d+) candidates, each on 2 fresh episodes", text)
+    assert chosen and 1 <= int(chosen.group(1)) <= 16
+    assert text.index("choosing the champion") < text.index("champion: genome")
     assert not list_checkpoints(tmp_path / "out")  # none unless asked (or interrupted)
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
 

@@ -486,6 +486,9 @@ def run_search(
     if population.best_genome is None:
         raise ValueError("no generation was evaluated: nothing to choose a champion from")
     candidates = [population.best_genome, *progress.top]
+    n_candidates = len({g.key for g in candidates if g is not None})
+    _log(stream, f"choosing the champion: {n_candidates} candidates, each on "
+                 f"{champion_episodes} fresh episodes per shared weight\n")
     try:
         champion, net, summary = select_champion(candidates, config, evaluator,
                                                  n_episodes=champion_episodes)
