@@ -23,6 +23,11 @@ Two changes of the objective, to look for a faster swing-up:
 - ``--early LAMBDA`` tunes on ``return + LAMBDA * (return over the first --early-steps
   steps)`` of the same episodes, which rewards the early steps more.
 
+- ``--explore N`` first looks for a fast swing-up: N weight vectors drawn around ``--start``
+  (normal, ``--explore-spread``) are each tuned on ``--explore-steps``-step episodes for
+  ``--explore-gens`` generations (CMA-ES, step 0.3, weight decay 1, 128 validation
+  episodes), and the one that validated best there is where the stages above start.
+
 Test, fresh and ``first150`` figures are always plain returns; ``validation`` is the last
 stage's, on that stage's objective (``stages`` lists each stage's).
 """
@@ -68,6 +73,26 @@ def _rms(sigma) -> float | None:
     return None if sigma is None else float(np.sqrt(np.mean(np.square(sigma))))
 
 
+def _explore(net, a: argparse.Namespace, rng: np.random.Generator):
+    """``--explore``: the best of ``a.explore`` random starts tuned on short episodes.
+
+    Returns its weights, the episodes used, and a summary (each start's validation on the
+    short episodes, the best one's index)."""
+    short = SwingUpTask(max_steps=a.explore_steps)
+    scores, best, episodes = [], None, 0
+    for i in range(a.explore):
+        start = rng.normal(a.start, a.explore_spread, size=net.n_connections)
+        r = tune_weights(short, net, rng=rng, start=start, generations=a.explore_gens,
+                         n_validation=128, options={"sigma": 0.3, "weight_decay": 1.0})
+        episodes += r.n_episodes
+        scores.append(round(r.validation_score, 1))
+        if best is None or r.validation_score > best[0]:
+            best = (r.validation_score, r.conn_weights, i)
+    return best[1], episodes, {"steps": a.explore_steps, "gens": a.explore_gens,
+                               "spread": a.explore_spread, "best": best[2],
+                               "validations": scores}
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("network")
@@ -83,14 +108,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--early", type=float, default=0.0,
                    help="extra weight of the return over the first --early-steps steps")
     p.add_argument("--early-steps", type=int, default=EARLY)
+    p.add_argument("--explore", type=int, default=0,
+                   help="random starts tuned on short episodes before the stages")
+    p.add_argument("--explore-steps", type=int, default=EARLY)
+    p.add_argument("--explore-gens", type=int, default=200)
+    p.add_argument("--explore-spread", type=float, default=1.6)
     a = p.parse_args(argv)
+    if a.explore and a.start is None:
+        p.error("--explore draws its starts around --start: give one")
     task = make_task("swingup")
     net = load_network(a.network, n_inputs=task.n_inputs, n_outputs=task.n_outputs).net
     task.evaluate_weights(net, np.zeros((1, net.n_connections)), seed=0, n_repeats=1)  # compile
     horizons = [int(h) for h in a.horizon.split(",")]
     rng = np.random.default_rng(a.seed)
     t0, c0 = time.perf_counter(), time.process_time()
-    start, stages, episodes = a.start, [], 0
+    start, stages, episodes, explored = a.start, [], 0, None
+    if a.explore:
+        start, episodes, explored = _explore(net, a, rng)
     for steps in horizons:
         stage = task if steps == task.max_steps else SwingUpTask(max_steps=steps)
         if a.early:
@@ -112,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
            "test_std": round(float(test.std()), 1), "fresh1000": round(float(fresh.mean()), 1),
            "fresh1000_std": round(float(fresh.std()), 1),
            "first150": round(float(first.mean()), 1), "rms": round(_rms(r.conn_weights), 2),
-           "horizon": horizons, "early": a.early, "stages": stages,
+           "horizon": horizons, "early": a.early, "stages": stages, "explore": explored,
            "validation": round(r.validation_score, 1), "start_validation": round(r.start_score, 1),
            "probes": list(r.probes), "sigma": r.options.get("sigma"),
            "final_sigma": _rms(getattr(r.final_state, "sigma", None)), "episodes": episodes,

@@ -1,9 +1,11 @@
 """experiments/tune_variants.py: the objective variants score what they say."""
 
+import json
 import runpy
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import reference_path
 
 from wann_plugin.io import load_network
@@ -36,3 +38,33 @@ def test_horizon_stages_run_in_turn_and_report_plain_scores():
     assert doc["validation"] == doc["stages"][-1][1]
     assert 0 < doc["first150"] <= 150 and 0 < doc["test"] <= 1000
     assert doc["episodes"] == 2 * (2 * 6 * 2)  # stages x (generations x samples x episodes)
+
+
+def test_explore_tunes_random_starts_on_short_episodes_and_goes_on_from_the_best():
+    base = [str(reference_path("swing.out")), "--start=-1.5", "--explore", "3",
+            "--explore-steps", "30", "--explore-gens", "2",
+            "--loop", '{"generations": 2, "n_repeats": 2, "n_validation": 4}',
+            "--opts", '{"pop_size": 6}']
+    doc = MOD["main"](base)
+    ex = doc["explore"]
+    assert ex["steps"] == 30 and len(ex["validations"]) == 3
+    assert ex["validations"][ex["best"]] == max(ex["validations"])
+    # the starts' episodes are counted besides the main stage's (2 generations x 6 x 2)
+    assert doc["episodes"] > 2 * 6 * 2
+    # the same generator seed draws the same starts and ends at the same weights
+    again = MOD["main"](base)
+    assert {k: v for k, v in again.items() if k not in ("wall", "cpu")} == \
+        {k: v for k, v in doc.items() if k not in ("wall", "cpu")}
+    with pytest.raises(SystemExit):
+        MOD["main"]([str(reference_path("swing.out")), "--explore", "2"])
+
+
+def test_multistart_tunes_the_start_that_swung_up_fastest(tmp_path):
+    mod = runpy.run_path(str(ROOT / "experiments" / "swingup_multistart.py"))
+    out = tmp_path / "m.json"
+    doc = mod["main"]([str(reference_path("swing.out")), "--starts", "3", "--steps", "30",
+                       "--short-gens", "2", "--full-gens", "2", "--out", str(out)])
+    assert len(doc["short_validations"]) == 3
+    assert doc["short_validations"][doc["chosen"]] == max(doc["short_validations"])
+    assert 0 < doc["first150"] <= 150 and doc["test"] <= 1000
+    assert json.loads(out.read_text()) == doc
