@@ -19,11 +19,11 @@ the test episodes, and the time taken.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from emit import emit
 
 from wann_plugin.io import load_network
 from wann_plugin.tasks.swingup.task import SwingUpTask
@@ -75,11 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
            "fresh1000_std": round(float(fresh.std()), 1),
            "first150": round(float(first.mean()), 1),
            "wall": round(wall, 1), "cpu": round(cpu, 1)}
-    text = json.dumps(doc, indent=1)
-    if a.out:
-        Path(a.out).write_text(text + "\n")
-    print(text)
-    return doc
+    return emit(doc, a.out)
 
 
 if __name__ == "__main__":

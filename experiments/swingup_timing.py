@@ -20,10 +20,10 @@ weights themselves.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from emit import emit
 from reference_tuned_weights import load_reference
 
 from wann_plugin.io import load_network
@@ -68,11 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     for path in a.tuned:
         tuned = load_network(path, n_inputs=task.n_inputs, n_outputs=task.n_outputs)
         doc[Path(path).name] = timing(tuned.net, np.asarray(tuned.conn_weights), a.episodes)
-    text = json.dumps(doc, indent=1)
-    if a.out:
-        Path(a.out).write_text(text + "\n")
-    print(text)
-    return doc
+    return emit(doc, a.out)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def test_explore_tunes_random_starts_on_short_episodes_and_goes_on_from_the_best
         MOD["main"]([str(reference_path("swing.out")), "--explore", "2"])
 
 
-def test_multistart_tunes_the_start_that_swung_up_fastest(tmp_path):
+def test_multistart_tunes_the_start_that_swung_up_fastest(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))  # as `python experiments/...` has
     mod = runpy.run_path(str(ROOT / "experiments" / "swingup_multistart.py"))
     out = tmp_path / "m.json"
     doc = mod["main"]([str(reference_path("swing.out")), "--starts", "3", "--steps", "30",
