@@ -146,6 +146,40 @@ def test_run_search_pauses_the_collector_from_evaluation_to_the_next_generation(
     assert gc.isenabled()
 
 
+@pytest.mark.parametrize("ratio, freed", [(0.0, True), (float("inf"), False)])
+def test_garbage_cycles_made_while_paused_are_collected_at_a_generation_start(
+        cfg, monkeypatch, ratio, freed):
+    """A cycle dropped after the evaluation (collector paused) is freed by the full collection
+    at the next generation's start when one is due, and frozen with the heap when not."""
+    import gc
+    import weakref
+
+    from neat.reporting import BaseReporter
+
+    from wann_plugin.runner import _FreezeHeap
+
+    monkeypatch.setattr(_FreezeHeap, "collect_ratio", ratio)
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+    made, alive = [], []
+
+    class Watch(BaseReporter):
+        def end_generation(self, config, population, species_set):
+            made.append(weakref.ref(Cycle()))  # garbage at once, a cycle
+
+        def post_evaluate(self, config, population, species, best_genome):
+            alive.append([ref() is not None for ref in made])
+
+    run_search(load_config(cfg), generations=3, stream=None, reporters=[Watch()])
+    # the cycles made in generations 0 and 1, seen after generations 1 and 2 evaluated
+    assert alive == [[], [not freed], [not freed, not freed]]
+    gc.collect()  # the run released the heap: everything goes now
+    assert not any(ref() is not None for ref in made)
+
+
 def test_select_champion_breaks_ties_by_smaller_key(cfg):
     config = load_config(cfg)
     population = neat.Population(config)

@@ -89,9 +89,9 @@ def _discard(env: gym.Env) -> None:
     """Close ``env`` and take it apart so reference counting frees it at once.
 
     A Box2D env is a knot of reference cycles (the env and its contact listener, the bodies
-    and their user data). Left to the cyclic collector, a discarded one is never freed during
-    ``wann run``, which freezes the heap at every generation (:func:`gc.freeze`): a remade
-    CarRacing env then leaks about 4 MB, 96 a generation. So the env's bodies are destroyed
+    and their user data). Left to the cyclic collector, a discarded one waits for ``wann
+    run``'s next full collection (the heap is frozen between them, :func:`gc.freeze`): about
+    4 MB a CarRacing env, 96 a generation at population 16. So the env's bodies are destroyed
     the way its own ``reset`` does (``_destroy``) and the attributes of every wrapper layer
     are dropped.
     """
