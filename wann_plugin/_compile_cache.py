@@ -74,7 +74,6 @@ class NetworkCache:
         edits.load()  # once per process: not in the first generation that patches
         self._previous: dict = {}
         self._current: dict = {}
-        self._enabled: dict = {}  # parent serial -> set of its network's connection keys
         #: Counts of the last generation: ``{"reused", "patched", "relabelled", "extended",
         #: "compiled"}``.
         self.counts = {"reused": 0, "patched": 0, "relabelled": 0, "extended": 0, "compiled": 0}
@@ -99,10 +98,7 @@ class NetworkCache:
             if parent is not None and parent[0] == conns.origin[1] and \
                     parent[1] is genome_config:
                 if _delta_known(genome, parent[2]):
-                    enabled = self._enabled.get(conns.origin[0])
-                    if enabled is None and conns.touched:
-                        enabled = self._enabled[conns.origin[0]] = set(parent[3].conn_keys)
-                    net = patch_network(parent[3], genome, genome_config, key, enabled)
+                    net = patch_network(parent[3], genome, genome_config, key)
                     how = "patched"
                 elif _nodes_unchanged_since(genome, parent[2]):
                     net = parent[3] if parent[3].key == key else \
@@ -121,12 +117,11 @@ class NetworkCache:
     def advance(self) -> None:
         """End of a generation: keep only the networks compiled or reused since the last call."""
         self._previous, self._current = self._current, {}
-        self._enabled = {}
         self.counts = dict.fromkeys(self.counts, 0)
 
     def clear(self) -> None:
         """Forget every network."""
-        self._previous, self._current, self._enabled = {}, {}, {}
+        self._previous, self._current = {}, {}
 
 
 def _extend(net: WannNetwork, enabled: list, genome_config) -> WannNetwork | None:
@@ -192,8 +187,7 @@ def _relabel(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None
     return dataclasses.replace(net, activations=acts, key=key)
 
 
-def patch_network(net: WannNetwork, genome, genome_config, key,
-                  enabled: set | None = None) -> WannNetwork | None:
+def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork | None:
     """The network of ``genome``, built from ``net`` (its parent's network) and the gene keys
     the genome's mappings touched since the copy; None when the change is not one this
     patches exactly (then the genome must be compiled).
@@ -213,8 +207,7 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
       ``a``), then ``b`` and its descendants in their own smallest order.
 
     Everything else (a deleted node, two new nodes, a connection against the order, a removed
-    connection between hidden nodes) returns None. ``enabled`` is ``set(net.conn_keys)`` when
-    the caller has it.
+    connection between hidden nodes) returns None.
     """
     conns, nodes = genome.connections, genome.nodes
     node_keys, acts = net.node_keys, net.activations
@@ -241,28 +234,27 @@ def patch_network(net: WannNetwork, genome, genome_config, key,
                     acts = acts.copy()
                 acts[pos] = aid
     conn_genes, conn_keys = conns.explicit, net.conn_keys
-    added, removed = [], []
+    added, removed, drop = [], [], []
+    fixed = _fixed_positions(genome_config)
     if conns.touched:
-        old = set(conn_keys) if enabled is None else enabled
+        # whether the parent's network has a touched connection, and where: found through its
+        # ends (the connections into a node are one CSR row), not a set of every key
         for k in conns.touched:
             gene = conn_genes.get(k)
-            if (gene is not None and gene.enabled) != (k in old):
-                (removed if k in old else added).append(k)
+            at = _connection_index(net, k, fixed, n_fixed)
+            if (gene is not None and gene.enabled) != (at >= 0):
+                if at >= 0:
+                    removed.append(k)
+                    drop.append(at)
+                else:
+                    added.append(k)
     if new_gene is None and not added and not removed:
         if acts is net.activations and net.key == key:
             return net
         return _network(net, acts, net.conn_src, net.conn_dst, net.in_ptr, net.node_keys,
                         net.conn_keys, key)
     bias_key = getattr(genome_config, "bias_key", None)
-    fixed = _fixed_positions(genome_config)
     src, dst = net.conn_src, net.conn_dst
-    # positions of the removed connections, found through their ends (the connections into a
-    # node are one CSR row, sorted by source)
-    drop = []
-    for a, b in removed:
-        s, d = _position(node_keys, a, fixed, n_fixed), _index(node_keys, b, n_fixed)
-        lo, hi = int(net.in_ptr[d]), int(net.in_ptr[d + 1])
-        drop.append(lo + src[lo:hi].tolist().index(s))
     if new_gene is not None:
         if new_key == BIAS_NODE or new_key in fixed:
             return None
@@ -331,6 +323,26 @@ def _position(node_keys: tuple, key, fixed: dict, n_fixed: int) -> int | None:
     a hidden node or an output."""
     pos = fixed.get(key)
     return pos if pos is not None else _index(node_keys, key, n_fixed)
+
+
+def _connection_index(net: WannNetwork, conn_key, fixed: dict, n_fixed: int) -> int:
+    """Index of the connection ``conn_key`` in ``net`` (its position in ``conn_keys``), or -1
+    when ``net`` does not have it."""
+    a, b = conn_key
+    d = _index(net.node_keys, b, n_fixed)
+    if d is None:
+        return -1
+    s = _position(net.node_keys, a, fixed, n_fixed)
+    if s is None:
+        return -1
+    lo, hi = int(net.in_ptr[d]), int(net.in_ptr[d + 1])
+    if lo == hi:
+        return -1
+    row = net.conn_src[lo:hi].tolist()
+    try:
+        return lo + row.index(s)
+    except ValueError:
+        return -1
 
 
 def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
