@@ -191,3 +191,29 @@ def test_untouched_child_reuses_arrays_and_a_recopied_parent_is_not_trusted():
     assert cache.counts["patched"] == 1
     untouched = child_of(parent, key=11)
     assert cache.compile(untouched, cfg).conn_src is parent_net.conn_src
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_connection_index_finds_exactly_the_networks_connections(seed):
+    """The patch's lookup of a touched connection through its ends (one CSR row) agrees with
+    the plain lookup in ``conn_keys``: the index of every compiled connection, -1 for every
+    other pair of node keys (disabled genes, pairs with no gene, unknown nodes)."""
+    from wann_plugin._compile_cache import _connection_index, _fixed_positions
+
+    cfg = make_config(n_in=4 + seed, n_out=2, p=0.3, prob_add_node=0.5,
+                      prob_add_connection=0.3, prob_enable=0.1, prob_change_activation=0.1)
+    rng = np.random.default_rng(seed)
+    g = WannGenome(0)
+    g.configure_new(cfg, rng=rng)
+    for _ in range(25):
+        g.mutate(cfg, rng=rng)
+    net = WannNetwork.from_genome(g, cfg)
+    fixed, n_fixed = _fixed_positions(cfg), 1 + net.n_inputs
+    sources = [cfg.bias_key] if getattr(cfg, "bias_key", None) is not None else []
+    sources += list(cfg.input_keys) + list(net.node_keys[n_fixed:]) + [10 ** 6]
+    dests = list(net.node_keys[n_fixed:]) + list(cfg.input_keys) + [10 ** 6]
+    assert net.n_connections > 5 and net.n_hidden > 2
+    for a in sources:
+        for b in dests:
+            want = net.conn_keys.index((a, b)) if (a, b) in net.conn_keys else -1
+            assert _connection_index(net, (a, b), fixed, n_fixed) == want, (a, b)
