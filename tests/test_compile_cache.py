@@ -217,3 +217,30 @@ def test_connection_index_finds_exactly_the_networks_connections(seed):
         for b in dests:
             want = net.conn_keys.index((a, b)) if (a, b) in net.conn_keys else -1
             assert _connection_index(net, (a, b), fixed, n_fixed) == want, (a, b)
+
+
+def test_the_patch_builds_networks_as_the_dataclass_does():
+    """``_network`` fills the instance dict directly: the same fields in the same order as
+    ``WannNetwork(...)`` (the fields listed here are all of them), so pickles, fingerprints
+    and ``dataclasses.replace`` see the same object."""
+    import dataclasses
+    import pickle
+
+    from wann_plugin._compile_cache import _network
+
+    cfg = make_config(n_in=3, n_out=2, p=0.5)
+    g = WannGenome(7)
+    g.configure_new(cfg, rng=np.random.default_rng(0))
+    net = WannNetwork.from_genome(g, cfg)
+    acts = net.activations.copy()
+    fast = _network(net, acts, net.conn_src, net.conn_dst, net.in_ptr, net.node_keys,
+                    net.conn_keys, 9)
+    plain = WannNetwork(net.n_inputs, net.n_outputs, acts, net.conn_src, net.conn_dst,
+                        net.in_ptr, net.node_keys, net.conn_keys, 9)
+    assert type(fast) is WannNetwork
+    assert list(fast.__dict__) == list(plain.__dict__) == \
+        [f.name for f in dataclasses.fields(WannNetwork)]
+    assert all(fast.__dict__[k] is plain.__dict__[k] for k in plain.__dict__)
+    assert fast.fingerprint == plain.fingerprint
+    assert_same(pickle.loads(pickle.dumps(fast)), plain)
+    assert dataclasses.replace(fast, key=3).key == 3

@@ -291,8 +291,7 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
         add_src.append(s)
         add_dst.append(d)
     src, dst, in_ptr, where = edit_connections(
-        src, dst, np.array(drop, dtype=np.int64), node_at, np.array(add_src, dtype=np.int64),
-        np.array(add_dst, dtype=np.int64), n_nodes)
+        src, dst, _int64s(drop), node_at, _int64s(add_src), _int64s(add_dst), n_nodes)
     if removed or added:
         conn_list = list(conn_keys)
         for i in reversed(drop):
@@ -348,6 +347,14 @@ def _connection_index(net: WannNetwork, conn_key, fixed: dict, n_fixed: int) -> 
         return -1
 
 
+_NO_INT64S = np.zeros(0, dtype=np.int64)  # length 0: shared, nothing can be written to it
+
+
+def _int64s(values: list) -> np.ndarray:
+    """``np.array(values, dtype=np.int64)``; the empty list's is one shared array."""
+    return np.array(values, dtype=np.int64) if values else _NO_INT64S
+
+
 def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
     """``np.insert(arr, at, value)`` for a 1-d array, without its generic machinery."""
     out = np.empty(len(arr) + 1, dtype=arr.dtype)
@@ -371,9 +378,20 @@ def _positions(n: int) -> np.ndarray:
 
 
 def _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key) -> WannNetwork:
-    """``dataclasses.replace(net, ...)`` of every array field, without its field walk."""
-    return WannNetwork(net.n_inputs, net.n_outputs, acts, src, dst, in_ptr, node_keys,
-                       conn_keys, key)
+    """``dataclasses.replace(net, ...)`` of every array field, without its field walk.
+
+    The frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about
+    3 us a network); this fills the instance dict in one call, in the fields' order, so the
+    object is the one ``__init__`` would make (WannNetwork has no ``__post_init__``; a test
+    holds the two equal)."""
+    out = _new_object(WannNetwork)
+    out.__dict__.update(n_inputs=net.n_inputs, n_outputs=net.n_outputs, activations=acts,
+                        conn_src=src, conn_dst=dst, in_ptr=in_ptr, node_keys=node_keys,
+                        conn_keys=conn_keys, key=key)
+    return out
+
+
+_new_object = object.__new__
 
 
 def _split_of(net: WannNetwork, new_key, added: list, removed: list, bias_key):
