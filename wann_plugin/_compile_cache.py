@@ -229,7 +229,7 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
             return None  # a deleted node
         else:
             aid = activation_by_name(gene.activation).id
-            if aid != acts[pos]:
+            if aid != acts.item(pos):  # a Python int: no numpy scalar comparison
                 if acts is net.activations:
                     acts = acts.copy()
                 acts[pos] = aid
@@ -273,7 +273,7 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
             return _split_hidden(net, acts, new_key, new_act, split, key, drop[0])
     if removed:
         drop.sort()
-        if any(n_fixed <= src[i] and dst[i] < first_out for i in drop):
+        if any(n_fixed <= src.item(i) and dst.item(i) < first_out for i in drop):
             return None  # joined two hidden nodes: the order may change
     node_at = -1
     if new_gene is not None:  # the new node goes last among the hidden nodes
@@ -337,7 +337,8 @@ def _connection_index(net: WannNetwork, conn_key, fixed: dict, n_fixed: int) -> 
     s = _position(net.node_keys, a, fixed, n_fixed)
     if s is None:
         return -1
-    lo, hi = int(net.in_ptr[d]), int(net.in_ptr[d + 1])
+    in_ptr = net.in_ptr
+    lo, hi = in_ptr.item(d), in_ptr.item(d + 1)
     if lo == hi:
         return -1
     row = net.conn_src[lo:hi].tolist()
@@ -445,8 +446,8 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
                 + tuple([node_keys[p] for p in tail_pos]) + node_keys[first_out:])
     src, dst, in_ptr, taken = reorder_connections(
         net.conn_src, net.conn_dst, remap, old_index,
-        np.array([remap[net.conn_src[old_index]], pn], dtype=np.int64),
-        np.array([pn, remap[pb]], dtype=np.int64), n_old + 1)
+        np.array([remap.item(net.conn_src.item(old_index)), pn], dtype=np.int64),
+        np.array([pn, remap.item(pb)], dtype=np.int64), n_old + 1)
     conn_keys = list(net.conn_keys)
     del conn_keys[old_index]
     conn_keys += [(a, new_key), (new_key, b)]
