@@ -107,3 +107,56 @@ def test_descendants_are_the_nodes_reachable_before_the_end(net, data):
              if s in reached and d in reached and d < end]
     assert set(np.flatnonzero(below).tolist()) == reached
     assert list(zip(edge_src.tolist(), edge_dst.tolist())) == edges
+
+
+def _plain_split(src, dst, acts, below, tail, n_fixed, first_out, drop, new_act):
+    """The split by numpy: the remap of every node, the activations scattered through it, and
+    the renumbered connections with ``a -> n``, ``n -> b`` sorted (the plain reference)."""
+    n_old = len(acts)
+    kept = [p for p in range(n_fixed, first_out) if not below[p]]
+    pn = n_fixed + len(kept)
+    remap = np.empty(n_old, dtype=np.int64)
+    remap[:n_fixed] = np.arange(n_fixed)
+    remap[kept] = np.arange(n_fixed, pn)
+    remap[list(tail)] = np.arange(pn + 1, pn + 1 + len(tail))
+    remap[first_out:] = np.arange(first_out + 1, n_old + 1)
+    new_acts = np.empty(n_old + 1, dtype=acts.dtype)
+    new_acts[remap] = acts
+    new_acts[pn] = new_act
+    keep = np.setdiff1d(np.arange(len(src)), [drop])
+    ns = np.concatenate((remap[src[keep]], [remap[src[drop]], pn]))
+    nd = np.concatenate((remap[dst[keep]], [pn, remap[dst[drop]]]))
+    out_src, out_dst, in_ptr, order = _plain(ns, nd, n_old + 1)
+    return out_src, out_dst, in_ptr, new_acts, np.array(kept, dtype=np.int64), order
+
+
+@settings(max_examples=300, deadline=None)
+@given(_network(), st.data())
+def test_split_node_equals_remap_scatter_and_sort(net, data):
+    """split_node (one compiled call) against the numpy remap, scatter and sort it replaced,
+    for any split connection into a hidden node and any order of its descendants."""
+    from wann_plugin.compiled.edits import split_node
+
+    n_nodes, src, dst = net
+    n_fixed = data.draw(st.integers(1, max(1, n_nodes - 2)))
+    first_out = data.draw(st.integers(n_fixed + 1, n_nodes))
+    into_hidden = [i for i in range(len(src)) if n_fixed <= dst[i] < first_out
+                   and src[i] < first_out]
+    if not into_hidden:
+        return
+    drop = data.draw(st.sampled_from(into_hidden))
+    pb = int(dst[drop])
+    in_ptr = _plain(src, dst, n_nodes)[2].astype(np.int32)
+    below = descendants(src, dst, in_ptr, pb, first_out)[0]
+    rest = [p for p in np.flatnonzero(below).tolist() if p != pb]
+    tail = [pb] + data.draw(st.permutations(rest))
+    acts = np.array(data.draw(st.lists(st.integers(1, 11), min_size=n_nodes,
+                                       max_size=n_nodes)), dtype=np.int16)
+    got = split_node(src, dst, acts, below, np.array(tail, dtype=np.int64), n_fixed,
+                     first_out, drop, 7)
+    want = _plain_split(src, dst, acts, below, tail, n_fixed, first_out, drop, 7)
+    for g, w, name in zip(got, want, ("src", "dst", "in_ptr", "acts", "kept", "taken"),
+                          strict=True):
+        np.testing.assert_array_equal(g, w, err_msg=name)
+    assert got[0].dtype == got[1].dtype == got[2].dtype == np.int32
+    assert got[3].dtype == np.int16

@@ -31,7 +31,7 @@ import numpy as np
 from wann_plugin._genes import ConnectionGenes, NodeGenes, read_genes
 from wann_plugin.activations import activation_by_name
 from wann_plugin.compiled import edits
-from wann_plugin.compiled.edits import descendants, edit_connections, reorder_connections
+from wann_plugin.compiled.edits import descendants, edit_connections, split_node
 from wann_plugin.network import BIAS_NODE, WannNetwork, _fixed_layout, _lexicographic_order
 
 __all__ = ["NetworkCache"]
@@ -365,19 +365,6 @@ def _insert(arr: np.ndarray, at: int, value) -> np.ndarray:
     return out
 
 
-_NODE_POSITIONS = np.arange(1024, dtype=np.int64)
-_NODE_POSITIONS.flags.writeable = False
-
-
-def _positions(n: int) -> np.ndarray:
-    """``np.arange(n)`` (int64, a read-only view of a shared array)."""
-    global _NODE_POSITIONS
-    if len(_NODE_POSITIONS) < n:
-        _NODE_POSITIONS = np.arange(2 * n, dtype=np.int64)
-        _NODE_POSITIONS.flags.writeable = False
-    return _NODE_POSITIONS[:n]
-
-
 def _network(net, acts, src, dst, in_ptr, node_keys, conn_keys, key) -> WannNetwork:
     """``dataclasses.replace(net, ...)`` of every array field, without its field walk.
 
@@ -431,23 +418,11 @@ def _split_hidden(net: WannNetwork, acts: np.ndarray, new_key, new_act: int, spl
         edges = [(node_keys[s], node_keys[d])
                  for s, d in zip(edge_src.tolist(), edge_dst.tolist())]
         tail_pos = [at[k] for k in _lexicographic_order(list(at), edges)]
-    hidden = (np.flatnonzero(~below[n_fixed:first_out]) + n_fixed).tolist()
-    pn = n_fixed + len(hidden)
-    positions = _positions(n_old + 1)
-    remap = np.empty(n_old, dtype=np.int64)
-    remap[:n_fixed] = positions[:n_fixed]
-    remap[hidden] = positions[n_fixed:pn]
-    remap[tail_pos] = positions[pn + 1:pn + 1 + len(tail_pos)]
-    remap[first_out:] = positions[first_out + 1:]
-    new_acts = np.empty(n_old + 1, dtype=acts.dtype)
-    new_acts[remap] = acts
-    new_acts[pn] = new_act
-    new_keys = (node_keys[:n_fixed] + tuple([node_keys[p] for p in hidden]) + (new_key,)
+    src, dst, in_ptr, new_acts, kept, taken = split_node(
+        net.conn_src, net.conn_dst, acts, below, np.array(tail_pos, dtype=np.int64), n_fixed,
+        first_out, old_index, new_act)
+    new_keys = (node_keys[:n_fixed] + tuple([node_keys[p] for p in kept.tolist()]) + (new_key,)
                 + tuple([node_keys[p] for p in tail_pos]) + node_keys[first_out:])
-    src, dst, in_ptr, taken = reorder_connections(
-        net.conn_src, net.conn_dst, remap, old_index,
-        np.array([remap.item(net.conn_src.item(old_index)), pn], dtype=np.int64),
-        np.array([pn, remap.item(pb)], dtype=np.int64), n_old + 1)
     conn_keys = list(net.conn_keys)
     del conn_keys[old_index]
     conn_keys += [(a, new_key), (new_key, b)]

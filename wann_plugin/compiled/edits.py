@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["descendants", "edit_connections", "load", "reorder_connections"]
+__all__ = ["descendants", "edit_connections", "load", "reorder_connections", "split_node"]
 
 
 @numba.njit(cache=True)
@@ -171,8 +171,74 @@ def descendants(src, dst, in_ptr, node, end):
     return below, edge_src[:k], edge_dst[:k]
 
 
+@numba.njit(cache=True)
+def split_node(src, dst, acts, below, tail, n_fixed, first_out, drop, new_act):
+    """The arrays after a new node ``n`` splits the connection ``drop`` (``a -> b``, ``b``
+    hidden): the hidden nodes not in ``below`` keep their order, ``n`` comes next, then the
+    nodes of ``tail`` (``b`` and its hidden descendants, in their order), then the outputs.
+
+    Parameters
+    ----------
+    src, dst : ndarray of int32
+        Sorted by ``(dst, src)``.
+    acts : ndarray, shape (n_old_nodes,)
+        Activation ids.
+    below : ndarray of bool, shape (n_old_nodes,)
+        ``b`` and its hidden descendants (:func:`descendants`).
+    tail : ndarray of int64
+        The positions of ``below``'s hidden nodes in their new order (``b`` first).
+    n_fixed, first_out : int
+        Bias and inputs are ``0 .. n_fixed - 1``; outputs start at ``first_out``.
+    drop : int
+        Index of the split connection.
+    new_act : int
+        Activation id of ``n``.
+
+    Returns
+    -------
+    src, dst : ndarray of int32
+    in_ptr : ndarray of int32, shape (n_old_nodes + 2,)
+    acts : ndarray, shape (n_old_nodes + 1,)
+    kept : ndarray of int64
+        Old positions of the hidden nodes before ``n``, in order.
+    taken : ndarray of int64
+        As :func:`reorder_connections`' (the additions are ``a -> n``, ``n -> b``).
+    """
+    n_old = acts.shape[0]
+    n_kept = 0
+    for p in range(n_fixed, first_out):
+        if not below[p]:
+            n_kept += 1
+    kept = np.empty(n_kept, dtype=np.int64)
+    remap = np.empty(n_old, dtype=np.int64)
+    for p in range(n_fixed):
+        remap[p] = p
+    k = 0
+    for p in range(n_fixed, first_out):
+        if not below[p]:
+            kept[k] = p
+            remap[p] = n_fixed + k
+            k += 1
+    pn = n_fixed + n_kept
+    for i in range(tail.shape[0]):
+        remap[tail[i]] = pn + 1 + i
+    for p in range(first_out, n_old):
+        remap[p] = p + 1
+    new_acts = np.empty(n_old + 1, dtype=acts.dtype)
+    for p in range(n_old):
+        new_acts[remap[p]] = acts[p]
+    new_acts[pn] = new_act
+    add_src = np.empty(2, dtype=np.int64)
+    add_dst = np.empty(2, dtype=np.int64)
+    add_src[0], add_dst[0] = remap[src[drop]], pn
+    add_src[1], add_dst[1] = pn, remap[dst[drop]]
+    out_src, out_dst, in_ptr, taken = reorder_connections(src, dst, remap, drop, add_src,
+                                                          add_dst, n_old + 1)
+    return out_src, out_dst, in_ptr, new_acts, kept, taken
+
+
 def load() -> None:
-    """Compile (or load from numba's cache) both edits now, on tiny arrays, so the first
+    """Compile (or load from numba's cache) the edits now, on tiny arrays, so the first
     generation that patches networks does not pay for it."""
     src = np.array([0], dtype=np.int32)
     dst = np.array([1], dtype=np.int32)
@@ -181,3 +247,5 @@ def load() -> None:
     edit_connections(src, dst, none, -1, none, none, 2)
     reorder_connections(src, dst, np.array([0, 1], dtype=np.int64), 0, one, one + 1, 2)
     descendants(src, dst, np.array([0, 0, 1], dtype=np.int32), 0, 2)
+    split_node(src, dst, np.ones(2, dtype=np.int16), np.zeros(2, dtype=np.bool_),
+               np.zeros(0, dtype=np.int64), 1, 1, 0, 1)
