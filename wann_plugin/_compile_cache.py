@@ -242,7 +242,10 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
         # ends (the connections into a node are one CSR row), not a set of every key
         for k in conns.touched:
             gene = conn_genes.get(k)
-            at = _connection_index(net, k, fixed, n_fixed)
+            if new_gene is not None and (k[0] == new_key or k[1] == new_key):
+                at = -1  # an end is the new node: not in the parent's network
+            else:
+                at = _connection_index(net, k, fixed, n_fixed)
             if (gene is not None and gene.enabled) != (at >= 0):
                 if at >= 0:
                     removed.append(k)
@@ -292,7 +295,10 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
         add_dst.append(d)
     src, dst, in_ptr, where = edit_connections(
         src, dst, _int64s(drop), node_at, _int64s(add_src), _int64s(add_dst), n_nodes)
-    if removed or added:
+    if not removed and len(added) == 1:  # one connection added (add-connection, enable)
+        at = where.item(0)
+        conn_keys = conn_keys[:at] + (added[0],) + conn_keys[at:]
+    elif removed or added:
         conn_list = list(conn_keys)
         for i in reversed(drop):
             del conn_list[i]
