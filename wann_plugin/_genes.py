@@ -303,10 +303,15 @@ class ConnectionGenes(_CopyOnWriteGenes):
         taken = sorted([rank[k] for k in genes if k in of] + [rank[k] for k in removed])
         # the i-th dormant pair has rank i + #{taken ranks r with r - (its index) <= i}
         shifted = [r - c for c, r in enumerate(taken)]
-        # position of each stored disabled key among all disabled keys (increasing)
-        at = [j + bisect.bisect_left(sorted_pairs, key)
-              - bisect.bisect_left(taken, bisect.bisect_left(sorted_pairs, key))
-              for j, key in enumerate(stored)]
+        # position of each stored disabled key among all disabled keys (increasing); an
+        # initial pair's place in sorted_pairs is its rank (no bisection over the tuples)
+        at = []
+        find, rank_of = bisect.bisect_left, rank.get
+        for j, key in enumerate(stored):
+            r = rank_of(key)
+            if r is None:
+                r = find(sorted_pairs, key)
+            at.append(j + r - find(taken, r))
 
         def key_at(k: int):
             j = bisect.bisect_left(at, k)
