@@ -158,3 +158,7 @@ def test_write_back_all_equals_write_back_genome_by_genome():
     for a, b in zip(one, many):
         assert a.objectives == b.objectives and a.fitness == b.fitness
         assert type(b.objectives.mean) is float and type(b.objectives.per_weight[0]) is float
+        # built without the dataclass __init__: the same type, fields in the same order
+        assert type(b.objectives) is type(a.objectives)
+        assert list(vars(b.objectives)) == list(vars(a.objectives))
+        assert hash(a.objectives) == hash(b.objectives)

@@ -460,10 +460,15 @@ class WannEvaluator(BaseReporter):
         per_weight = np.array(scores, dtype=float).mean(axis=-1)  # (n, n_weights)
         means = per_weight.mean(axis=1).tolist()
         maxes = per_weight.max(axis=1).tolist()
+        new = object.__new__
         for genome, net, row, mean, top in zip(genomes, nets, per_weight.tolist(), means, maxes,
                                                strict=True):
-            # positional: the keyword form of a dataclass call costs twice as much here
-            genome.objectives = Objectives(mean, top, net.n_connections, tuple(row))
+            # Objectives(mean, top, n, row) without the frozen dataclass's field-by-field
+            # __init__ (it has no __post_init__; a test holds the two equal)
+            obj = new(Objectives)
+            obj.__dict__.update(mean=mean, max=top, n_connections=net.n_connections,
+                                per_weight=tuple(row))
+            genome.objectives = obj
             genome.fitness = mean
 
 
