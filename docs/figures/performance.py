@@ -194,4 +194,5 @@ def main(out_dir: Path) -> None:
     search_rounds(out_dir / "performance_search_round2.rst", "round2")
     search_rounds(out_dir / "performance_search_round3.rst", "round3")
     search_rounds(out_dir / "performance_search_round4.rst", "round4")
+    search_rounds(out_dir / "performance_search_round5.rst", "round5")
     whole_runs(out_dir / "performance_whole_runs.rst")
