@@ -235,9 +235,8 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
                 acts[pos] = aid
     conn_genes, conn_keys = conns.explicit, net.conn_keys
     added, removed, drop = [], [], []
-    fixed = None
+    fixed = _fixed_positions(genome_config)
     if conns.touched:
-        fixed = _fixed_positions(genome_config)
         # whether the parent's network has a touched connection, and where: found through its
         # ends (the connections into a node are one CSR row), not a set of every key
         for k in conns.touched:
@@ -258,8 +257,6 @@ def patch_network(net: WannNetwork, genome, genome_config, key) -> WannNetwork |
         return _network(net, acts, net.conn_src, net.conn_dst, net.in_ptr, net.node_keys,
                         net.conn_keys, key)
     bias_key = getattr(genome_config, "bias_key", None)
-    if fixed is None:
-        fixed = _fixed_positions(genome_config)
     src, dst = net.conn_src, net.conn_dst
     if new_gene is not None:
         if new_key == BIAS_NODE or new_key in fixed:
