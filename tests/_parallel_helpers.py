@@ -65,6 +65,9 @@ class ToyTask(Task):
         self.interrupt_after = interrupt_after
         self.sleep = sleep
         self.calls = 0  # per process: shows the task object is reused between batches
+        # the key switches and call counts assume one network per genome: no sharing of the
+        # scores of equal networks (Task.deterministic)
+        self.deterministic = not (self.fail_keys or self.nan_keys or interrupt_after is not None)
 
     def __setstate__(self, state):
         global LOADS

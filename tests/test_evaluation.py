@@ -14,8 +14,10 @@ from wann_plugin._rng import generation_seed
 from wann_plugin.config import load_config
 from wann_plugin.evaluation import (
     DEFAULT_WEIGHTS,
+    EvaluationError,
     WannEvaluator,
 )
+from wann_plugin.network import WannNetwork
 from wann_plugin.ranking import Objectives
 from wann_plugin.tasks.base import TaskError
 
@@ -123,6 +125,85 @@ def test_finished_results_of_a_generation_are_reused_only_for_the_same_network(p
     # another generation: nothing is reused
     ev(genomes, config)
     assert ev.last_stats["reused"] == 0
+
+
+class _Recording(ToyTask):
+    """ToyTask that records the keys of the networks it scores."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scored = []
+
+    def evaluate(self, nets, weights, *, seed, n_repeats=1):
+        self.scored += [net.key for net in nets]
+        return super().evaluate(nets, weights, seed=seed, n_repeats=n_repeats)
+
+
+class _FailsOn(ToyTask):
+    """Raises for any network that computes what ``bad`` computes (a deterministic task)."""
+
+    def __init__(self, bad, **kwargs):
+        super().__init__(**kwargs)
+        self.bad = bad
+
+    def evaluate(self, nets, weights, *, seed, n_repeats=1):
+        if any(net.fingerprint == self.bad for net in nets):
+            raise ValueError("cannot score this network")
+        return super().evaluate(nets, weights, seed=seed, n_repeats=n_repeats)
+
+
+def _with_copies(genomes, n_copies=(3, 1, 2)):
+    """``genomes`` plus copies (new ids, equal genes) of the first ones: ``{original: ids}``."""
+    out, copies = list(genomes), {}
+    next_id = max(gid for gid, _ in genomes) + 1
+    for (gid, g), n in zip(genomes, n_copies):
+        for _ in range(n):
+            out.append((next_id, type(g).copy_of(next_id, g)))
+            copies.setdefault(gid, []).append(next_id)
+            next_id += 1
+    return out, copies
+
+
+def test_equal_networks_are_scored_once_with_the_same_results(population):
+    config, genomes = population
+    everything, copies = _with_copies(genomes)
+    nets = {gid: WannNetwork.from_genome(g, config.genome_config) for gid, g in everything}
+    n_distinct = len({net.fingerprint for net in nets.values()})
+    assert n_distinct <= len(genomes) < len(everything)
+    task = _Recording(n_inputs=5)
+    ev = WannEvaluator(task, n_repeats=2, batch_size=3)
+    ev(everything, config)
+    assert len(task.scored) == len(set(task.scored)) == n_distinct
+    assert not {c for cs in copies.values() for c in cs} & set(task.scored)
+    assert ev.last_stats["duplicates"] == len(everything) - n_distinct
+    shared = {gid: g.objectives for gid, g in everything}
+    # every genome scored on its own gives exactly the same objectives
+    alone = _Recording(n_inputs=5)
+    alone.deterministic = False
+    ev_alone = WannEvaluator(alone, n_repeats=2, batch_size=3)
+    ev_alone(everything, config)
+    assert sorted(alone.scored) == sorted(gid for gid, _ in everything)
+    assert ev_alone.last_stats["duplicates"] == 0
+    assert {gid: g.objectives for gid, g in everything} == shared
+    for gid, ids in copies.items():
+        assert all(shared[c] == shared[gid] for c in ids)
+    # a checkpoint of the generation keeps every genome's result, copies included
+    assert set(ev.partial_results()["results"]) == {gid for gid, _ in everything}
+
+
+def test_a_failing_network_fails_every_genome_that_has_it(population):
+    config, genomes = population
+    everything, copies = _with_copies(genomes)
+    first = genomes[0][0]
+    bad = WannNetwork.from_genome(genomes[0][1], config.genome_config).fingerprint
+    ev = WannEvaluator(_FailsOn(bad, n_inputs=5), on_error="worst")
+    with pytest.warns(UserWarning, match=f"raised for genome {first} "):
+        ev(everything, config)
+    assert set(ev.last_failures) >= {first, *copies[first]}
+    assert {gid for gid, g in everything if g.fitness == -1e6} == set(ev.last_failures)
+    with pytest.raises(EvaluationError) as info:
+        WannEvaluator(_FailsOn(bad, n_inputs=5))(everything, config)
+    assert set(info.value.genome_ids) >= {first, *copies[first]}
 
 
 def test_network_task_mismatch_is_a_task_error(population):

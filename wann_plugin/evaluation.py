@@ -134,6 +134,13 @@ class WannEvaluator(BaseReporter):
     does) so that a run restored from a checkpoint continues with the right seeds. Without
     that, it counts its own calls from ``generation``.
 
+    Genomes whose networks are equal (the same activations and connections, as children of
+    one parent often are) face the same episodes, so the task scores each distinct network
+    of a generation once and every such genome gets its result (``last_stats["duplicates"]``
+    counts the genomes that were not scored themselves); the search is the same as scoring
+    each. Tasks whose scores depend on more than the network set
+    :attr:`Task.deterministic <wann_plugin.tasks.base.Task.deterministic>` to False.
+
     Examples
     --------
     >>> from wann_plugin import make_task
@@ -178,7 +185,9 @@ class WannEvaluator(BaseReporter):
         self.max_retries = int(max_retries)
         self.generation = int(generation)
         self.last_seconds = 0.0
-        #: Per-generation figures of the last call: batches, worker seconds, retries.
+        #: Per-generation figures of the last call: batches, worker seconds, retries, genomes
+        #: whose results were reused (``"reused"``) or copied from an equal network
+        #: (``"duplicates"``).
         self.last_stats: dict = {}
         #: ``{genome id: description}`` of the genomes the task raised on in the last call.
         self.last_failures: dict = {}
@@ -301,18 +310,26 @@ class WannEvaluator(BaseReporter):
         scores = {gid: done[gid][1] for gid in nets
                   if gid in done and _same_network(done[gid][0], nets[gid])}
         todo = {gid: net for gid, net in nets.items() if gid not in scores}
+        # genomes whose networks are equal score the same (the task's episodes come from the
+        # seed alone, Task.deterministic): one of them is scored, the others get its result
+        distinct, copies = _distinct_networks(todo) if self.task.deterministic else (todo, {})
 
         def keep(gid, s):
-            scores[gid] = s
-            done[gid] = (nets[gid], s)  # the fingerprint is taken if a checkpoint keeps it
+            for g in copies.get(gid, (gid,)):
+                scores[g] = s
+                done[g] = (nets[g], s)  # the fingerprint is taken if a checkpoint keeps it
 
-        failures = self._score_into(todo, seed, keep)
+        failures = self._score_into(distinct, seed, keep)
+        for gid in list(failures):
+            for g in copies.get(gid, ()):
+                failures[g] = failures[gid]
         worst = np.full((len(self.weights), self.n_repeats), float(self.task.worst_score))
         self.write_back_all([g for _, g in genomes], [nets[gid] for gid, _ in genomes],
                             [scores.get(gid, worst) for gid, _ in genomes])
         self.generation = generation + 1
         self.last_seconds = time.perf_counter() - start
         self.last_stats["reused"] = len(nets) - len(todo)
+        self.last_stats["duplicates"] = len(todo) - len(distinct)
         self.last_stats["compile_seconds"] = compile_seconds
         self.last_stats["networks"] = compiled
         self.last_failures = failures
@@ -470,6 +487,31 @@ class WannEvaluator(BaseReporter):
                                 per_weight=tuple(row))
             genome.objectives = obj
             genome.fitness = mean
+
+
+def _content_key(net: WannNetwork) -> tuple:
+    """What a network computes, as a dict key: equal for networks with equal shape,
+    activations and connections (the content of :attr:`WannNetwork.fingerprint`, a third of
+    its cost: no hash over copies of the arrays)."""
+    acts, src, dst = net.activations, net.conn_src, net.conn_dst
+    return (net.n_inputs, net.n_outputs, acts.dtype.str, acts.tobytes(), src.dtype.str,
+            src.tobytes(), dst.dtype.str, dst.tobytes())
+
+
+def _distinct_networks(nets: dict) -> tuple[dict, dict]:
+    """``nets`` without repeats: ``({key: net}`` of the first genome of each distinct network,
+    ``{that key: [every key with that network, in order]}``, the latter only for networks more
+    than one genome has)."""
+    first: dict = {}
+    distinct: dict = {}
+    copies: dict = {}
+    for gid, net in nets.items():
+        owner = first.setdefault(_content_key(net), gid)
+        if owner == gid:
+            distinct[gid] = net
+        else:
+            copies.setdefault(owner, [owner]).append(gid)
+    return distinct, copies
 
 
 def _fingerprint(net) -> str:

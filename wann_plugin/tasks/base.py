@@ -44,12 +44,20 @@ class Task:
     worst_score : float
         The score given to an episode whose network output or reward is not finite; below any
         real outcome.
+    deterministic : bool, default=True
+        Whether a network's scores depend on what it computes (its activations and
+        connections), the weights, ``seed`` and ``n_repeats`` alone. The evaluator then scores
+        equal networks of a generation once and gives every genome that has one the same
+        result, and a resumed generation reuses finished results. Set it to False for a task
+        whose scores depend on anything else (the network's ``key``, a simulator that cannot
+        be seeded): every genome is then scored on its own.
     """
 
     name: str = "task"
     n_inputs: int
     n_outputs: int
     worst_score: float = -1e9
+    deterministic: bool = True
 
     def evaluate(
         self,
