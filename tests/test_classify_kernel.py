@@ -11,6 +11,7 @@ from wann_plugin.tasks import ClassifyTask
 from wann_plugin.tasks._classify_kernel import (
     PackedClassifiers,
     apply_log,
+    builtin_only,
     classify_scores,
     column_batch,
 )
@@ -127,6 +128,24 @@ def test_custom_activations_take_the_plain_path_in_a_mixed_batch():
     (f, fa), (s, sa, ties) = both_paths(X, y, nets, batch_size=90)
     np.testing.assert_allclose(f, s, rtol=1e-9)
     assert_accuracy_matches(fa, sa, ties, 90)
+
+
+def test_builtin_only_is_each_networks_flag():
+    name = "softsign_classify_kernel"
+    act = ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
+    # a custom id on a hidden node, on an output, and (ignored) on an input's slot
+    custom_hidden = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, act.id, 1, 1],
+                                           [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+    custom_out = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, 2, act.id],
+                                        [(1, 4), (2, 5), (3, 5)])
+    input_slot = WannNetwork.from_edges(3, 2, [1, act.id, 1, 1, 2, 3], [(1, 4), (2, 5)])
+    nets = [random_net(3, 2, h, 0.5, h) for h in range(6)]
+    for at, net in ((0, custom_hidden), (4, custom_out), (8, input_slot)):
+        nets.insert(at, net)
+    expected = [net.uses_builtin_activations for net in nets]
+    assert expected.count(False) == 2
+    np.testing.assert_array_equal(builtin_only(nets), expected)
+    assert builtin_only([]).shape == (0,)
 
 
 def test_packing_prunes_nodes_that_reach_no_output():

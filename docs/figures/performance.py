@@ -124,10 +124,13 @@ def _list_table(head: list[str], rows: list[list[str]]) -> str:
 
 def search_rounds(out: Path, name: str = "round2") -> None:
     """A before/after table of one round of whole-run work (``results/bench_search/
-    {name}_*.json``: early = generations 2-4, late = generations 201-203)."""
+    {name}_*.json``: early = the generations after one warm-up generation, late = after
+    200)."""
     rows = []
-    for when, label in (("early", "gen. 2-4"), ("late", "gen. 201-203")):
-        before = json.loads((RESULTS / f"{name}_{when}_before.json").read_text())["rows"]
+    for when in ("early", "late"):
+        run = json.loads((RESULTS / f"{name}_{when}_before.json").read_text())
+        before = run["rows"]
+        label = f"gen. {run['warmup'] + 1}-{run['warmup'] + run['generations']}"
         after = {r["task"]: r for r in
                  json.loads((RESULTS / f"{name}_{when}_after.json").read_text())["rows"]}
         for b in before:
@@ -195,4 +198,5 @@ def main(out_dir: Path) -> None:
     search_rounds(out_dir / "performance_search_round3.rst", "round3")
     search_rounds(out_dir / "performance_search_round4.rst", "round4")
     search_rounds(out_dir / "performance_search_round5.rst", "round5")
+    search_rounds(out_dir / "performance_search_round6.rst", "round6")
     whole_runs(out_dir / "performance_whole_runs.rst")

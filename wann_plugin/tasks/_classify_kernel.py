@@ -41,6 +41,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
+from wann_plugin.activations import BUILTIN_MAX_ID
 from wann_plugin.compiled.dispatch import make_activate_node
 from wann_plugin.compiled.lanes import (
     LANES,
@@ -105,20 +106,40 @@ class PackedClassifiers:
             if (net.n_inputs, net.n_outputs) != (n_in, n_out):
                 raise ValueError(f"network {net.key!r} has {net.n_inputs} inputs and "
                                  f"{net.n_outputs} outputs; the batch has {n_in} and {n_out}")
-        sizes = np.array([[net.n_nodes, net.n_connections] for net in nets],
-                         dtype=np.int64).reshape(-1, 2)
-        node_off = np.concatenate(([0], np.cumsum(sizes[:, 0])))
-        conn_off = np.concatenate(([0], np.cumsum(sizes[:, 1])))
-
-        def cat(parts):
-            return np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]
-                                  or [np.zeros(0, np.int64)])
-
+        node_off = _offsets([len(net.activations) for net in nets])
+        conn_off = _offsets([len(net.conn_src) for net in nets])
         self.n_inputs, self.n_outputs = int(n_in), int(n_out)
         (self.comp_lo, self.acts, self.cin_lo, self.cin_mid, self.cin_hi,
          self.src) = _pack(node_off, conn_off, 1 + n_in, n_out,
-                           cat([n.activations for n in nets]), cat([n.in_ptr for n in nets]),
-                           cat([n.conn_src for n in nets]))
+                           _cat([n.activations for n in nets]), _cat([n.in_ptr for n in nets]),
+                           _cat([n.conn_src for n in nets]))
+
+
+def _offsets(sizes: list) -> np.ndarray:
+    """``[0, s0, s0 + s1, ...]`` as int64."""
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out
+
+
+def _cat(parts: list) -> np.ndarray:
+    """The arrays ``parts`` end to end, as int64 (one conversion, not one per array)."""
+    if not parts:
+        return np.zeros(0, np.int64)
+    return np.concatenate(parts).astype(np.int64, copy=False)
+
+
+def builtin_only(nets: Sequence[WannNetwork]) -> np.ndarray:
+    """Per network, whether every computed node has a built-in activation (ids 1..11):
+    :attr:`WannNetwork.uses_builtin_activations` of each, from one pass over all of them.
+    The networks have one input count."""
+    if not nets:
+        return np.zeros(0, dtype=bool)
+    n_fixed = 1 + nets[0].n_inputs
+    off = _offsets([len(net.activations) for net in nets])
+    custom = np.concatenate([net.activations for net in nets]) > BUILTIN_MAX_ID
+    custom[(off[:-1, None] + np.arange(n_fixed)).ravel()] = False  # the bias and inputs
+    return ~np.logical_or.reduceat(custom, off[:-1])
 
 
 @numba.njit(cache=True)

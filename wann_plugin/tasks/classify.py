@@ -17,7 +17,12 @@ import numpy as np
 
 from wann_plugin.compiled import BatchedForward
 from wann_plugin.network import WannNetwork
-from wann_plugin.tasks._classify_kernel import PackedClassifiers, classify_scores, column_batch
+from wann_plugin.tasks._classify_kernel import (
+    PackedClassifiers,
+    builtin_only,
+    classify_scores,
+    column_batch,
+)
 from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
 from wann_plugin.tasks.datasets import Dataset, load_digits, load_mnist, stratified_split
 from wann_plugin.validation import Key, validate_params
@@ -340,8 +345,7 @@ class ClassifyTask(Task):
         idx = self.batch_indices(seed, n_repeats)
         out = np.empty((len(nets), len(w), n_repeats))
         acc = np.empty_like(out)
-        fused = np.array([self.engine == "numba" and net.uses_builtin_activations
-                          for net in nets], dtype=bool)
+        fused = builtin_only(nets) if self.engine == "numba" else np.zeros(len(nets), bool)
         if fused.any():
             packed = PackedClassifiers([net for net, f in zip(nets, fused) if f])
             for reps in self._column_chunks(idx):
