@@ -20,12 +20,14 @@ bookkeeping
 It prints seconds per generation, each part's share, the peak memory (max RSS) and the
 projected time of the paper's full run: generations x seconds per generation, with the
 evaluation part scaled by full / cut episode length where episodes are cut here; with
+``--threads N`` also each task in-process on N threads (``wann run --threads N``: wall
+seconds, the whole generation's speed-up against one thread); with
 ``--workers N`` also the measured speed-up of the evaluator call (compile and evaluation:
 CPU seconds in-process against wall seconds on N worker processes) and the projection on N
 cores.
 
     python benchmarks/bench_search.py [--tasks digits mnist] [--generations 3] [--warmup 1]
-                                      [--workers 2] [--json]
+                                      [--workers 2] [--threads 2] [--json]
 
 Tasks: swingup (population 192), digits (960, tournament 32, 5% initial connections),
 mnist (960, the paper's settings), biped (480, episodes cut to 200 steps), carracing (64,
@@ -94,7 +96,7 @@ def _edges(clock: _Clock):
     return First(), Last()
 
 
-def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
+def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1) -> dict:
     """Time ``generations`` generations of task ``name`` in this process."""
     import neat
 
@@ -114,8 +116,10 @@ def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
     if workers > 1:
         from wann_plugin.parallel import ProcessPool
         executor = ProcessPool(workers)
-    evaluator = make_evaluator(config, executor=executor)
-    clock = _Clock(time.perf_counter if executor is not None else time.process_time)
+    evaluator = make_evaluator(config, executor=executor, threads=threads)
+    # wall seconds when others work too (process_time would add up the threads' CPU time)
+    clock = _Clock(time.perf_counter if executor is not None or threads > 1
+                   else time.process_time)
     t = clock.now()
     population = neat.Population(config)
     first_seconds = clock.now() - t
@@ -159,7 +163,8 @@ def run_one(name: str, generations: int, warmup: int, workers: int) -> dict:
     wall = s["wall"] / generations
     return {
         "task": name, "pop_size": config.pop_size, "generations": generations,
-        "warmup": warmup, "workers": workers, "seconds_per_generation": wall,
+        "warmup": warmup, "workers": workers, "threads": threads,
+        "seconds_per_generation": wall,
         "parts": per_gen, "initial_population_seconds": first_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "paper_generations": paper_gens, "full_steps": full_steps, "cut_steps": cut_steps,
@@ -172,7 +177,8 @@ def _child(name: str, args) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                NUMBA_NUM_THREADS="1", PYTHONPATH=str(REPO))
     cmd = [sys.executable, __file__, "--one", name, "--generations", str(args.generations),
-           "--warmup", str(args.warmup), "--workers", str(args.workers_of_child)]
+           "--warmup", str(args.warmup), "--workers", str(args.workers_of_child),
+           "--threads", str(args.threads_of_child)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{name}: {out.stderr[-2000:]}")
@@ -202,18 +208,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=1, help="untimed generations first (default 1)")
     ap.add_argument("--workers", type=int, default=0,
                     help="also run each task on N worker processes to measure the speed-up")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="also run each task in-process on N threads (wann run --threads N) "
+                         "to measure the speed-up of a whole generation, wall clock")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.generations < 1 or args.warmup < 0:
-        ap.error("--generations must be >= 1 and --warmup >= 0")
+    if args.generations < 1 or args.warmup < 0 or args.threads < 1:
+        ap.error("--generations and --threads must be >= 1 and --warmup >= 0")
     if args.one:
-        print(json.dumps(run_one(args.one, args.generations, args.warmup, args.workers)))
+        print(json.dumps(run_one(args.one, args.generations, args.warmup, args.workers,
+                                 args.threads)))
         return 0
     rows = []
     for name in args.tasks:
-        args.workers_of_child = 0
+        args.workers_of_child, args.threads_of_child = 0, 1
         row = _child(name, args)
+        if args.threads > 1:
+            args.threads_of_child = args.threads
+            thr = _child(name, args)
+            args.threads_of_child = 1
+            row["on_threads"] = {"n": args.threads, "row": thr,
+                                 "speedup": row["seconds_per_generation"]
+                                 / max(thr["seconds_per_generation"], 1e-12),
+                                 "projected_seconds": projection(thr)}
         if args.workers > 1:
             args.workers_of_child = args.workers
             par = _child(name, args)
@@ -240,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         if "speedup" in r:
             print(f"{'':10s} evaluator call on {args.workers} workers: {r['speedup']:.2f}x, paper run "
                   f"{_hours(r['projected_seconds_n_cores'])}")
+        if "on_threads" in r:
+            t = r["on_threads"]
+            print(f"{'':10s} on {t['n']} threads: {t['row']['seconds_per_generation']:.3f} s a "
+                  f"generation (wall), {t['speedup']:.2f}x, paper run "
+                  f"{_hours(t['projected_seconds'])}")
     return 0
 
 

@@ -38,6 +38,8 @@ def _run_executor(args, task):
         return executor, None, f"MPI ({n_workers(executor)} workers)"
     if args.workers:
         return ProcessPool(args.workers, tasks=[task]), None, f"{args.workers} local processes"
+    if args.threads > 1:
+        return None, None, f"in-process on {args.threads} threads"
     return None, None, "in-process"
 
 
@@ -64,10 +66,13 @@ def _cmd_run(args) -> int:
     if args.workers is not None and args.scheduler:
         raise CliError("--workers and --scheduler exclude each other: the Dask cluster's "
                        "workers do the work")
+    if args.threads > 1 and (args.workers is not None or args.scheduler or args.mpi):
+        raise CliError("--threads scores in-process; it excludes --workers, --scheduler and "
+                       "--mpi (their workers do the work)")
     if args.task_option and not args.task and args.resume:
         raise CliError("--task-option with --resume: a resumed run keeps its task and options")
     overrides = parse_settings(args.set)
-    executor = client = None
+    executor = client = evaluator = None
     clean = False
     try:
         checkpoint = find_checkpoint(args.resume) if args.resume else None
@@ -87,11 +92,15 @@ def _cmd_run(args) -> int:
             raise CliError(f"--generations {generations}: {checkpoint.path} is already at "
                            f"generation {checkpoint.generation}; ask for at least that many")
         task = config.wann.make_task()
+        if args.threads > 1 and not task.thread_safe:
+            raise CliError(f"--threads {args.threads}: task {config.wann.task_name!r} is not "
+                           "thread-safe (it runs simulators that threads cannot share); use "
+                           f"--workers {args.threads} (processes) instead")
         executor, client, where = _run_executor(args, task)
         # everything is checked and the workers are reachable: only now may --out change
         prepare_run_folder(out, resumed_from=None if checkpoint is None else checkpoint.path.parent,
                            overwrite=args.overwrite)
-        evaluator = make_evaluator(config, task=task, executor=executor)
+        evaluator = make_evaluator(config, task=task, executor=executor, threads=args.threads)
         seed = args.seed if args.seed is not None else config.seed
         print(f"wann run: {config.wann_source}, task {config.wann.task_name}, population "
               f"{config.pop_size}, {generations} generations, seed {seed}, {where}"
@@ -114,6 +123,8 @@ def _cmd_run(args) -> int:
             raise CliError(str(exc)) from None
         raise
     finally:
+        if evaluator is not None:
+            evaluator.close()  # its threads (--threads); an executor given to it stays open
         if executor is not None:
             shutdown_executor(executor, wait=clean)
         if client is not None:
@@ -154,6 +165,11 @@ def add_parser(sub):
                      default=None, metavar="N",
                      help="evaluate on N local worker processes (default: in-process); "
                           "with --mpi: the number of MPI workers to spawn")
+    par.add_argument("--threads", type=flag_type(Key("--threads", int, 1, low=1)), default=1,
+                     metavar="N",
+                     help="score in-process on N threads (default 1): the swing-up and "
+                          "classification kernels release the GIL, so N cores share a "
+                          "generation without worker processes; the same results")
     par.add_argument("--scheduler", default=None, metavar="ADDRESS",
                      help="evaluate on a Dask cluster, e.g. tcp://10.0.0.5:8786 "
                           "(pip install 'wann-plugin[dask]')")

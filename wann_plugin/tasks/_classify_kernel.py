@@ -335,7 +335,7 @@ def _hsum(x):
     return t
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, labels, n_rep,
             batch, padded, worst, exact, fitness, accuracy):
     """Every network on every repetition's batch; the batch goes through in column blocks of

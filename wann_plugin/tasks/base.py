@@ -51,6 +51,11 @@ class Task:
         result, and a resumed generation reuses finished results. Set it to False for a task
         whose scores depend on anything else (the network's ``key``, a simulator that cannot
         be seeded): every genome is then scored on its own.
+    thread_safe : bool, default=False
+        Whether :meth:`evaluate` may run on one instance from several threads at once (it
+        changes no state that a result depends on). ``WannEvaluator(threads=N)`` (``wann run
+        --threads N``) needs it; the built-in swing-up and classification tasks are, the gym
+        tasks (one simulator pool per task) are not.
     """
 
     name: str = "task"
@@ -58,6 +63,7 @@ class Task:
     n_outputs: int
     worst_score: float = -1e9
     deterministic: bool = True
+    thread_safe: bool = False
 
     def evaluate(
         self,

@@ -198,6 +198,10 @@ class ClassifyTask(Task):
 
     exact_math = False  # class default: tasks pickled before the option existed load as before
 
+    #: evaluate changes no state a result depends on, and its compiled kernel releases the
+    #: GIL: ``WannEvaluator(threads=N)`` scores chunks of a generation on N cores.
+    thread_safe = True
+
     def __init__(
         self,
         X: Any,

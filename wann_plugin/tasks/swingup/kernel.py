@@ -163,14 +163,14 @@ def _run(packed, shared, ep_weight, ep_cw, init, n_r, max_steps, worst, trace, e
     return scores, steps
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _kernel_shared(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, exact, ep_weight,
                    ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms):
     _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, True, exact, ep_weight,
               ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _kernel_conn(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, exact, ep_weight,
                  ep_cw, init, n_r, max_steps, worst, scores, steps, trace, forms):
     _episodes(node_lo, n_nodes, acts, cin_lo, cin_hi, conn_src, conn_lo, False, exact,

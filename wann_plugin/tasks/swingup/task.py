@@ -106,6 +106,10 @@ class SwingUpTask(Task):
     worst_score = -1.0
     exact_math = False  # class default: tasks pickled before the option existed load as before
 
+    #: evaluate changes no state a result depends on, and its compiled kernel releases the
+    #: GIL: ``WannEvaluator(threads=N)`` scores chunks of a generation on N cores.
+    thread_safe = True
+
     def __init__(self, max_steps: int = 1000, engine: str = "numba", *, exact_math: bool = False,
                  name: str = "swingup"):
         values = validate_params(name, _KEYS, {"max_steps": max_steps, "exact_math": exact_math},
