@@ -148,6 +148,24 @@ def search_rounds(out: Path, name: str = "round2") -> None:
     out.write_text(_list_table(head, rows))
 
 
+def threads_table(out: Path) -> None:
+    """Late generations on one thread and on N, every run of ``bench_search.py --threads N``
+    kept as ``results/bench_search/threads_late_run*.json`` (wall seconds on the threaded
+    side; the whole generation, whose split into parts the first run got wrong)."""
+    rows = []
+    for k, path in enumerate(sorted(RESULTS.glob("threads_late_run*.json")), start=1):
+        for r in json.loads(path.read_text())["rows"]:
+            t = r["on_threads"]
+            one, many = r["seconds_per_generation"], t["row"]["seconds_per_generation"]
+            rows.append([f"{r['task']} ({r['pop_size']}), run {k}", f"{one:.3f}",
+                         f"{many:.3f} on {t['n']}", f"{t['speedup']:.2f}",
+                         f"{r['projected_seconds'] / 60:.0f} / "
+                         f"{t['projected_seconds'] / 60:.0f} min"])
+    head = ["task (population), run", "s / generation, 1 thread", "s / generation, N threads",
+            "speed-up", "paper's run (1 / N threads)"]
+    out.write_text(_list_table(head, rows))
+
+
 WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
 
 #: What the issue (10) measured before the work, for the runs that have a counterpart:
@@ -199,4 +217,5 @@ def main(out_dir: Path) -> None:
     search_rounds(out_dir / "performance_search_round4.rst", "round4")
     search_rounds(out_dir / "performance_search_round5.rst", "round5")
     search_rounds(out_dir / "performance_search_round6.rst", "round6")
+    threads_table(out_dir / "performance_threads.rst")
     whole_runs(out_dir / "performance_whole_runs.rst")
