@@ -282,12 +282,13 @@ def test_checkpoint_files_are_written_atomically(tmp_path, cfg):
 
 # ----------------------------------------------------------------------------- Ctrl-C
 @pytest.mark.slow
-def test_sigint_writes_a_checkpoint_and_the_resumed_run_equals_the_uninterrupted(tmp_path):
+@pytest.mark.parametrize("where", [["--workers", "2"], ["--threads", "2"]])
+def test_sigint_writes_a_checkpoint_and_the_resumed_run_equals_the_uninterrupted(tmp_path, where):
     cfg = write_config(tmp_path / "run.cfg", pop_size=24, generations=100000, max_steps=100)
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, "-m", "wann_plugin.cli", "run", str(cfg), "--out", str(out),
-           "--workers", "2", "--champion-episodes", "2"]
+           *where, "--champion-episodes", "2"]
     # a new session: SIGINT goes to the whole process group, workers too, like Ctrl-C in a
     # terminal (the workers ignore it; the parent writes the checkpoint)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
