@@ -197,15 +197,10 @@ class WannEvaluator(BaseReporter):
         self.max_retries = int(max_retries)
         self.generation = int(generation)
         self.threads = int(threads)
-        if self.threads > 1:
-            if executor is not None:
-                raise ValueError(f"threads={self.threads} with an executor: threads score "
-                                 "in-process; with an executor its workers do the work")
-            if not getattr(task, "thread_safe", False):
-                raise ValueError(
-                    f"threads={self.threads}: task {task.name!r} is not thread-safe "
-                    f"({type(task).__name__}.thread_safe is False); score it on worker "
-                    "processes (an executor, wann run --workers N) instead")
+        if self.threads > 1 and executor is not None:
+            raise ValueError(f"threads={self.threads} with an executor: threads score "
+                             "in-process; with an executor its workers do the work")
+        check_threads(task, self.threads)
         self._thread_pool: ThreadPoolExecutor | None = None
         self.last_seconds = 0.0
         #: Per-generation figures of the last call: batches, worker seconds, retries, genomes
@@ -419,7 +414,11 @@ class WannEvaluator(BaseReporter):
 
         if self.executor is None:
             if self.threads > 1:
-                self._score_on_threads(nets, seed, record, stats)
+                if self.batch_size is None:  # chunks of equal work, not of equal count
+                    batches = _cost_chunks(list(nets), [_cost(net) for net in nets.values()],
+                                           self.threads * CHUNKS_PER_THREAD)
+                    stats["n_batches"] = len(batches)
+                self._score_on_threads(nets, batches, seed, record, stats)
                 stats["wall_seconds"] = time.perf_counter() - wall
                 return failures
             for keys in batches:
@@ -483,15 +482,10 @@ class WannEvaluator(BaseReporter):
         stats["wall_seconds"] = time.perf_counter() - wall
         return failures
 
-    def _score_on_threads(self, nets: dict, seed: int, record: Callable, stats: dict) -> None:
-        """Score ``nets`` in chunks on :attr:`threads` threads; each chunk's results are
-        recorded (in this thread) as it finishes."""
-        if self.batch_size is not None:
-            chunks = self._batches(list(nets))
-        else:
-            chunks = _cost_chunks(list(nets), [_cost(net) for net in nets.values()],
-                                  self.threads * CHUNKS_PER_THREAD)
-        stats["n_batches"] = len(chunks)
+    def _score_on_threads(self, nets: dict, chunks: list[list], seed: int, record: Callable,
+                          stats: dict) -> None:
+        """Score ``nets`` in ``chunks`` (lists of their keys) on :attr:`threads` threads;
+        each chunk's results are recorded (in this thread) as it finishes."""
         if self._thread_pool is None:
             self._thread_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wann-eval")
 
@@ -549,10 +543,21 @@ class WannEvaluator(BaseReporter):
             genome.fitness = mean
 
 
+def check_threads(task: Task, threads: int, setting: str | None = None) -> None:
+    """Raise ``ValueError`` when ``threads`` > 1 and ``task`` cannot be scored from several
+    threads at once (:attr:`Task.thread_safe <wann_plugin.tasks.base.Task.thread_safe>`);
+    the message names the setting as ``setting`` (default ``threads=N``)."""
+    if threads > 1 and not task.thread_safe:
+        raise ValueError(
+            f"{setting or f'threads={threads}'}: task {task.name!r} is not thread-safe "
+            f"({type(task).__name__}.thread_safe is False); score it on worker processes "
+            f"instead (an executor, wann run --workers {threads})")
+
+
 def _cost(net: WannNetwork) -> int:
     """A network's share of a chunk's work: its connections and nodes (each step of an
     episode and each image computes every node over its incoming connections)."""
-    return len(net.conn_src) + len(net.activations)
+    return net.n_connections + net.n_nodes
 
 
 def _cost_chunks(keys: list, costs: list[int], n: int) -> list[list]:

@@ -59,7 +59,7 @@ def _cmd_run(args) -> int:
 
     from wann_plugin.checkpoint import CheckpointError, find_checkpoint
     from wann_plugin.config import ConfigError, load_config, make_evaluator
-    from wann_plugin.evaluation import EvaluationError
+    from wann_plugin.evaluation import EvaluationError, check_threads
     from wann_plugin.parallel import ProcessPool, SchedulerError, shutdown_executor
     from wann_plugin.runner import RunFolderError, prepare_run_folder, run_search
 
@@ -92,10 +92,10 @@ def _cmd_run(args) -> int:
             raise CliError(f"--generations {generations}: {checkpoint.path} is already at "
                            f"generation {checkpoint.generation}; ask for at least that many")
         task = config.wann.make_task()
-        if args.threads > 1 and not task.thread_safe:
-            raise CliError(f"--threads {args.threads}: task {config.wann.task_name!r} is not "
-                           "thread-safe (it runs simulators that threads cannot share); use "
-                           f"--workers {args.threads} (processes) instead")
+        try:  # before any worker starts or --out changes
+            check_threads(task, args.threads, setting=f"--threads {args.threads}")
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
         executor, client, where = _run_executor(args, task)
         # everything is checked and the workers are reachable: only now may --out change
         prepare_run_folder(out, resumed_from=None if checkpoint is None else checkpoint.path.parent,

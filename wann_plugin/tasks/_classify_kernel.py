@@ -106,8 +106,8 @@ class PackedClassifiers:
             if (net.n_inputs, net.n_outputs) != (n_in, n_out):
                 raise ValueError(f"network {net.key!r} has {net.n_inputs} inputs and "
                                  f"{net.n_outputs} outputs; the batch has {n_in} and {n_out}")
-        node_off = _offsets([len(net.activations) for net in nets])
-        conn_off = _offsets([len(net.conn_src) for net in nets])
+        node_off = _offsets([net.n_nodes for net in nets])
+        conn_off = _offsets([net.n_connections for net in nets])
         self.n_inputs, self.n_outputs = int(n_in), int(n_out)
         (self.comp_lo, self.acts, self.cin_lo, self.cin_mid, self.cin_hi,
          self.src) = _pack(node_off, conn_off, 1 + n_in, n_out,
@@ -136,7 +136,7 @@ def builtin_only(nets: Sequence[WannNetwork]) -> np.ndarray:
     if not nets:
         return np.zeros(0, dtype=bool)
     n_fixed = 1 + nets[0].n_inputs
-    off = _offsets([len(net.activations) for net in nets])
+    off = _offsets([net.n_nodes for net in nets])
     custom = np.concatenate([net.activations for net in nets]) > BUILTIN_MAX_ID
     custom[(off[:-1, None] + np.arange(n_fixed)).ravel()] = False  # the bias and inputs
     return ~np.logical_or.reduceat(custom, off[:-1])
