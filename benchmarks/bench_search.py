@@ -25,10 +25,13 @@ seconds, the whole generation's speed-up against one thread; there evaluation is
 evaluator's call less its own compile clock, the write-back included); with
 ``--workers N`` also the measured speed-up of the evaluator call (compile and evaluation:
 CPU seconds in-process against wall seconds on N worker processes) and the projection on N
-cores.
+cores. With ``--detail`` each task also runs once more with the steps of its
+children timed one by one (see :data:`DETAIL`): calls and microseconds a call per
+generation, where the reproduction and compile parts go (these figures include about 0.3 us
+a call of timing; the main figures come from the run without it).
 
     python benchmarks/bench_search.py [--tasks digits mnist] [--generations 3] [--warmup 1]
-                                      [--workers 2] [--threads 2] [--json]
+                                      [--workers 2] [--threads 2] [--detail] [--json]
 
 Tasks: swingup (population 192), digits (960, tournament 32, 5% initial connections),
 mnist (960, the paper's settings), biped (480, episodes cut to 200 steps), carracing (64,
@@ -63,6 +66,22 @@ TASKS = {
 }
 PARTS = ("evaluation", "compile", "reproduction", "ranking", "bookkeeping")
 
+#: ``--detail``: (label, module, owner in the module or None, attribute) of each timed step.
+#: Module-level functions are replaced in their module (their callers look them up there).
+DETAIL = (
+    ("copy", "wann_plugin.genome", "WannGenome", "copy_of"),
+    ("choose operator", "wann_plugin.genome", None, "choose_operator"),
+    ("add connection", "wann_plugin.genome", "WannGenome", "mutate_add_connection"),
+    ("add node", "wann_plugin.genome", "WannGenome", "mutate_add_node"),
+    ("enable", "wann_plugin.genome", "WannGenome", "mutate_enable"),
+    ("change activation", "wann_plugin.genome", "WannGenome", "mutate_change_activation"),
+    ("ancestry", "wann_plugin._ancestors", "AncestorLog", "__setitem__"),
+    ("compile (all)", "wann_plugin._compile_cache", "NetworkCache", "compile"),
+    ("compile: patch", "wann_plugin._compile_cache", None, "patch_network"),
+    ("equal networks", "wann_plugin.evaluation", None, "_distinct_networks"),
+    ("write back", "wann_plugin.evaluation", "WannEvaluator", "write_back_all"),
+)
+
 
 class _Clock:
     """Accumulates the seconds spent inside wrapped callables, by part: CPU seconds of this
@@ -84,6 +103,28 @@ class _Clock:
         return timed
 
 
+def _time_steps(calls: dict, now=time.perf_counter) -> None:
+    """Wrap every step of :data:`DETAIL`, adding ``[seconds, calls]`` to ``calls[label]``."""
+    import importlib
+
+    for label, module_name, owner_name, attr in DETAIL:
+        module = importlib.import_module(module_name)
+        owner = getattr(module, owner_name) if owner_name else module
+        raw = owner.__dict__[attr] if owner_name else getattr(module, attr)
+        fn = raw.__func__ if isinstance(raw, (classmethod, staticmethod)) else raw
+        acc = calls.setdefault(label, [0.0, 0])
+
+        def timed(*args, _fn=fn, _acc=acc, **kwargs):
+            t = now()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                _acc[0] += now() - t
+                _acc[1] += 1
+        setattr(owner, attr, classmethod(timed) if isinstance(raw, classmethod)
+                else staticmethod(timed) if isinstance(raw, staticmethod) else timed)
+
+
 def _edges(clock: _Clock):
     from neat.reporting import BaseReporter
 
@@ -98,8 +139,10 @@ def _edges(clock: _Clock):
     return First(), Last()
 
 
-def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1) -> dict:
-    """Time ``generations`` generations of task ``name`` in this process."""
+def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1,
+            detail: bool = False) -> dict:
+    """Time ``generations`` generations of task ``name`` in this process (with ``detail``,
+    also each step of :data:`DETAIL`)."""
     import neat
 
     from wann_plugin.checkpoint import Checkpointer
@@ -153,6 +196,9 @@ def run_one(name: str, generations: int, warmup: int, workers: int, threads: int
         clock.seconds["compile_wall"] += evaluator.last_stats.get("compile_seconds", 0.0)
     population.run(fitness, warmup)
     clock.seconds = dict.fromkeys(clock.seconds, 0.0)
+    steps: dict = {}
+    if detail:
+        _time_steps(steps)
     population.run(fitness, generations)
     evaluator.close()
     s = clock.seconds
@@ -171,7 +217,7 @@ def run_one(name: str, generations: int, warmup: int, workers: int, threads: int
     per_gen["bookkeeping"] = s["wall"] - s["eval_call"] - s["reproduce"]
     per_gen = {k: v / generations for k, v in per_gen.items()}
     wall = s["wall"] / generations
-    return {
+    row = {
         "task": name, "pop_size": config.pop_size, "generations": generations,
         "warmup": warmup, "workers": workers, "threads": threads,
         "seconds_per_generation": wall,
@@ -181,6 +227,12 @@ def run_one(name: str, generations: int, warmup: int, workers: int, threads: int
         "mean_connections": sum(g.size()[1] for g in population.population.values())
         / len(population.population),
     }
+    if detail:
+        row["steps"] = {label: {"ms_per_generation": 1e3 * sec / generations,
+                                "calls_per_generation": n / generations,
+                                "us_per_call": 1e6 * sec / max(n, 1)}
+                        for label, (sec, n) in steps.items()}
+    return row
 
 
 def _child(name: str, args) -> dict:
@@ -189,6 +241,8 @@ def _child(name: str, args) -> dict:
     cmd = [sys.executable, __file__, "--one", name, "--generations", str(args.generations),
            "--warmup", str(args.warmup), "--workers", str(args.workers_of_child),
            "--threads", str(args.threads_of_child)]
+    if args.detail_of_child:
+        cmd.append("--detail")
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{name}: {out.stderr[-2000:]}")
@@ -221,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="also run each task in-process on N threads (wann run --threads N) "
                          "to measure the speed-up of a whole generation, wall clock")
+    ap.add_argument("--detail", action="store_true",
+                    help="also run each task with its children's steps timed one by one")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -228,12 +284,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--generations and --threads must be >= 1 and --warmup >= 0")
     if args.one:
         print(json.dumps(run_one(args.one, args.generations, args.warmup, args.workers,
-                                 args.threads)))
+                                 args.threads, args.detail)))
         return 0
     rows = []
     for name in args.tasks:
-        args.workers_of_child, args.threads_of_child = 0, 1
+        args.workers_of_child, args.threads_of_child, args.detail_of_child = 0, 1, False
         row = _child(name, args)
+        if args.detail:
+            args.detail_of_child = True
+            det = _child(name, args)
+            args.detail_of_child = False
+            row["detail"] = {"seconds_per_generation": det["seconds_per_generation"],
+                             "parts": det["parts"], "steps": det["steps"]}
         if args.threads > 1:
             args.threads_of_child = args.threads
             thr = _child(name, args)
@@ -273,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':10s} on {t['n']} threads: {t['row']['seconds_per_generation']:.3f} s a "
                   f"generation (wall), {t['speedup']:.2f}x, paper run "
                   f"{_hours(t['projected_seconds'])}")
+        if "detail" in r:
+            print(f"{'':10s} {'step (timed run)':18s} {'ms/gen':>7s} {'calls':>6s} {'us/call':>8s}")
+            for label, v in r["detail"]["steps"].items():
+                print(f"{'':10s} {label:18s} {v['ms_per_generation']:7.2f} "
+                      f"{v['calls_per_generation']:6.0f} {v['us_per_call']:8.2f}")
     return 0
 
 

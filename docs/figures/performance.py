@@ -166,6 +166,32 @@ def threads_table(out: Path) -> None:
     out.write_text(_list_table(head, rows))
 
 
+def steps_table(out: Path) -> None:
+    """Late generations step by step: ``bench_search.py --detail`` runs kept as
+    ``results/bench_search/round7_late_detail_*.json`` (the parts of the untimed run, then
+    each timed step's milliseconds a generation, calls a generation and microseconds a
+    call)."""
+    runs = [json.loads(path.read_text())["rows"][0]
+            for path in sorted(RESULTS.glob("round7_late_detail_*.json"))]
+    head = ["step"] + [f"{r['task']} ({r['pop_size']}): ms / gen., calls, us / call"
+                       for r in runs]
+    rows = [["whole generation"] + [f"{1e3 * r['seconds_per_generation']:.1f}" for r in runs]]
+    for part in ("evaluation", "compile", "reproduction", "ranking", "bookkeeping"):
+        rows.append([f"part: {part}"] + [f"{1e3 * r['parts'][part]:.1f}" for r in runs])
+    rows.append(["outside evaluation"] + [
+        f"{1e3 * (r['seconds_per_generation'] - r['parts']['evaluation']):.1f} "
+        f"({100 * (1 - r['parts']['evaluation'] / r['seconds_per_generation']):.1f} %)"
+        for r in runs])
+    for label in runs[0]["detail"]["steps"]:
+        cells = []
+        for r in runs:
+            v = r["detail"]["steps"][label]
+            cells.append(f"{v['ms_per_generation']:.1f}, {v['calls_per_generation']:.0f}, "
+                         f"{v['us_per_call']:.1f}")
+        rows.append([f"step: {label}"] + cells)
+    out.write_text(_list_table(head, rows))
+
+
 WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
 
 #: What the issue (10) measured before the work, for the runs that have a counterpart:
@@ -218,4 +244,5 @@ def main(out_dir: Path) -> None:
     search_rounds(out_dir / "performance_search_round5.rst", "round5")
     search_rounds(out_dir / "performance_search_round6.rst", "round6")
     threads_table(out_dir / "performance_threads.rst")
+    steps_table(out_dir / "performance_steps.rst")
     whole_runs(out_dir / "performance_whole_runs.rst")
