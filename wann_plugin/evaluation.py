@@ -543,15 +543,18 @@ class WannEvaluator(BaseReporter):
             genome.fitness = mean
 
 
-def check_threads(task: Task, threads: int, setting: str | None = None) -> None:
+def check_threads(task: Task, threads: int, setting: str | None = None,
+                  instead: str | None = None) -> None:
     """Raise ``ValueError`` when ``threads`` > 1 and ``task`` cannot be scored from several
     threads at once (:attr:`Task.thread_safe <wann_plugin.tasks.base.Task.thread_safe>`);
-    the message names the setting as ``setting`` (default ``threads=N``)."""
+    the message names the setting as ``setting`` (default ``threads=N``) and what to do
+    ``instead`` (default: worker processes)."""
     if threads > 1 and not task.thread_safe:
         raise ValueError(
             f"{setting or f'threads={threads}'}: task {task.name!r} is not thread-safe "
-            f"({type(task).__name__}.thread_safe is False); score it on worker processes "
-            f"instead (an executor, wann run --workers {threads})")
+            f"({type(task).__name__}.thread_safe is False); "
+            + (instead or f"score it on worker processes instead (an executor, wann run "
+                          f"--workers {threads})"))
 
 
 def _cost(net: WannNetwork) -> int:

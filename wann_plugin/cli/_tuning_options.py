@@ -97,12 +97,25 @@ def add_tuning_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation-episodes",
                    type=flag_type(Key("--validation-episodes", int, None, low=1)), default=None,
                    help="episodes that pick the returned weights (default 64)")
+    p.add_argument("--threads", type=flag_type(Key("--threads", int, 1, low=1)), default=1,
+                   help="score each generation's samples on N threads (default 1): the "
+                        "swing-up and classification tasks; the same result as on one")
 
 
 def load_task_and_network(args):
     """``(task, LoadedNetwork, task_name, task_options)``: the network's own task by default
-    (:func:`~wann_plugin.cli._common.task_and_network`)."""
-    return task_and_network(args)
+    (:func:`~wann_plugin.cli._common.task_and_network`); ``--threads`` is checked against the
+    task before any work."""
+    from wann_plugin.evaluation import check_threads
+
+    loaded = task_and_network(args)
+    threads = getattr(args, "threads", 1)
+    try:
+        check_threads(loaded[0], threads, setting=f"--threads {threads}",
+                      instead="tune it without --threads")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return loaded
 
 
 def output_path(args, default: Path, what: str) -> Path:
@@ -161,6 +174,7 @@ def tuning_kwargs(args) -> dict:
         if value < low:
             raise CliError(f"--{name.replace('_', '-')} == {value}, must be >= {low}")
         kw[key] = value
+    kw["threads"] = args.threads
     return kw
 
 

@@ -50,7 +50,7 @@ def run_report(args) -> int:
             conn_weights=given, n_episodes=args.episodes, baseline=not args.no_baseline,
             baseline_hidden=args.hidden,
             tune_options={k: v for k, v in kw.items()
-                          if k in ("n_validation", "validate_every", "restarts")},
+                          if k in ("n_validation", "validate_every", "restarts", "threads")},
             callback=lambda lab, rec: (progress_printer(sys.stdout, f"[{lab}] ")(rec)
                                        if rec.generation % 10 == 0 else None))
     except (TypeError, ValueError) as exc:

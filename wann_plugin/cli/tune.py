@@ -45,7 +45,8 @@ def run_tune(args) -> int:
     print(f"wann tune: {Path(args.network).name} on {task.name}, {net.n_connections} "
           f"connections, method {args.method} (preset {args.preset}"
           + "".join(f", {k}={v}" for k, v in kw["options"].items())
-          + f"), start from {start_note}, seed {args.seed}", file=stream, flush=True)
+          + f"), start from {start_note}, seed {args.seed}"
+          + (f", on {args.threads} threads" if args.threads > 1 else ""), file=stream, flush=True)
     t0 = time.perf_counter()
     try:
         result = tune_weights(task, net, rng=np.random.default_rng(args.seed), start=start,
@@ -67,6 +68,7 @@ def run_tune(args) -> int:
         "improved": result.improved,
         "training_episodes": result.n_episodes,
         "seconds": round(seconds, 1),
+        "threads": args.threads,
     }
     if result.shared is not None:
         summary["best_shared_weight"] = result.shared.weight

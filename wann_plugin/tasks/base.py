@@ -52,10 +52,11 @@ class Task:
         whose scores depend on anything else (the network's ``key``, a simulator that cannot
         be seeded): every genome is then scored on its own.
     thread_safe : bool, default=False
-        Whether :meth:`evaluate` may run on one instance from several threads at once (it
-        changes no state that a result depends on). ``WannEvaluator(threads=N)`` (``wann run
-        --threads N``) needs it; the built-in swing-up and classification tasks are, the gym
-        tasks (one simulator pool per task) are not.
+        Whether :meth:`evaluate` and ``evaluate_weights`` may run on one instance from several
+        threads at once (they change no state that a result depends on).
+        ``WannEvaluator(threads=N)`` (``wann run --threads N``) and ``tune_weights(threads=N)``
+        (``wann tune --threads N``) need it; the built-in swing-up and classification tasks
+        are, the gym tasks (one simulator pool per task) are not.
     """
 
     name: str = "task"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +201,41 @@ def evaluate_candidates(task: Task, net: WannNetwork, candidates: np.ndarray, *,
     return raw.mean(axis=1)
 
 
+class _RowThreads:
+    """``task`` whose ``evaluate_weights`` scores its weight vectors (rows) on ``threads``
+    threads: a row's episodes come from ``seed`` and the repetition alone, so the rows split
+    across threads score exactly as in one call. Everything else is the task's own."""
+
+    #: Row chunks per thread (a few, so that a slow chunk does not leave a thread idle).
+    CHUNKS_PER_THREAD = 2
+
+    def __init__(self, task: Task, threads: int):
+        self.task = task
+        self.threads = int(threads)
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wann-tune")
+
+    def __getattr__(self, name: str):
+        return getattr(self.task, name)
+
+    def evaluate_weights(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
+                         n_repeats: int = 1) -> np.ndarray:
+        cw = np.atleast_2d(np.asarray(conn_weights, dtype=float))
+        n = min(len(cw), self.threads * self.CHUNKS_PER_THREAD)
+        if n < 2:
+            return self.task.evaluate_weights(net, cw, seed=seed, n_repeats=n_repeats)
+        futures = [self._pool.submit(self.task.evaluate_weights, net, part, seed=seed,
+                                     n_repeats=n_repeats) for part in np.array_split(cw, n)]
+        try:
+            return np.concatenate([np.asarray(f.result(), dtype=float) for f in futures])
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 # ----------------------------------------------------------------------------- step size
 #: The ladder :func:`auto_sigma` climbs (per-connection standard deviations).
 SIGMA_LADDER = (0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
@@ -335,6 +371,7 @@ def tune_weights(
     probe_generations: int | None = None,
     shared_options: dict | None = None,
     callback: Callable[[GenerationRecord], None] | None = None,
+    threads: int = 1,
 ) -> TuningResult:
     """Tune each connection's weight of ``net`` on ``task``.
 
@@ -390,6 +427,12 @@ def tune_weights(
         weight, since a noisy curve is easily won by a lucky weight).
     callback : callable, optional
         Called with each :class:`GenerationRecord` (progress output).
+    threads : int, default=1
+        Score each generation's samples on this many threads (``wann tune --threads N``),
+        for a :attr:`~wann_plugin.tasks.base.Task.thread_safe` task (swing-up,
+        classification). The result is the same as on one thread: a sample's episodes do not
+        depend on where it runs. The validation of one vector and the shared-weight sweep
+        run on one.
 
     Returns
     -------
@@ -404,9 +447,24 @@ def tune_weights(
         result = tune_weights(task, net, rng=np.random.default_rng(0))   # CMA-ES defaults
         task.summary(net, [], conn_weights=result.conn_weights)
     """
+    from wann_plugin.evaluation import check_threads
+
     spec = get_tuning_method(method)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_int("tune_weights", "threads", threads, 1)
+    check_threads(task, threads, instead="tune it on one thread")
+    if threads > 1:
+        pool = _RowThreads(task, threads)
+        try:
+            return tune_weights(pool, net, rng=rng, method=method, preset=preset,
+                                options=options, start=start, generations=generations,
+                                n_repeats=n_repeats, n_validation=n_validation,
+                                validate_every=validate_every, restarts=restarts,
+                                starts=starts, probe_generations=probe_generations,
+                                shared_options=shared_options, callback=callback)
+        finally:
+            pool.close()
     method_opts, loop = resolve_settings(
         method, preset, options, generations=generations, n_repeats=n_repeats,
         n_validation=n_validation, validate_every=validate_every, restarts=restarts,
