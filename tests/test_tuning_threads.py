@@ -99,3 +99,31 @@ def test_wann_tune_threads_refuses_a_gym_task(capsys):
     err = capsys.readouterr().err
     assert "--threads 2: task 'biped' is not thread-safe" in err
     assert "tune it without --threads" in err
+
+
+def test_tuning_runs_blas_on_one_thread():
+    """The optimisers' small matrices gain nothing from BLAS threads, whose idle ones spin:
+    tuning limits BLAS to one thread and gives the setting back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+
+    before = blas_threads()
+    seen = []
+    task, net = _swing()
+    tune_weights(task, net, rng=np.random.default_rng(0), start=-1.5, generations=2,
+                 n_repeats=1, n_validation=2, options={"pop_size": 6},
+                 callback=lambda rec: seen.append(blas_threads()))
+    assert seen and all(s == [1] for s in seen if s)
+    assert blas_threads() == before
+
+
+def test_episode_start_states_are_remembered_not_shared():
+    from wann_plugin.tasks.swingup.physics import swingup_initial_states
+
+    task, _ = _swing()
+    first = task._initial_states(7, 5)
+    assert np.array_equal(first, swingup_initial_states(np.arange(7, 12)))
+    first[:] = 0.0  # the caller's own copy
+    assert np.array_equal(task._initial_states(7, 5), swingup_initial_states(np.arange(7, 12)))

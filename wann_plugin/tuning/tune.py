@@ -447,24 +447,35 @@ def tune_weights(
         result = tune_weights(task, net, rng=np.random.default_rng(0))   # CMA-ES defaults
         task.summary(net, [], conn_weights=result.conn_weights)
     """
+    from threadpoolctl import threadpool_limits
+
     from wann_plugin.evaluation import check_threads
 
-    spec = get_tuning_method(method)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     check_int("tune_weights", "threads", threads, 1)
     check_threads(task, threads, instead="tune it on one thread")
-    if threads > 1:
-        pool = _RowThreads(task, threads)
+    pool = _RowThreads(task, threads) if threads > 1 else None
+    # The optimisers' matrices are small (one row and column per connection): BLAS gains
+    # nothing from threads there, and its idle ones spin, taking a core from the episodes
+    with threadpool_limits(limits=1, user_api="blas"):
         try:
-            return tune_weights(pool, net, rng=rng, method=method, preset=preset,
-                                options=options, start=start, generations=generations,
-                                n_repeats=n_repeats, n_validation=n_validation,
-                                validate_every=validate_every, restarts=restarts,
-                                starts=starts, probe_generations=probe_generations,
-                                shared_options=shared_options, callback=callback)
+            return _tune(task if pool is None else pool, net, rng=rng, method=method,
+                         preset=preset, options=options, start=start, generations=generations,
+                         n_repeats=n_repeats, n_validation=n_validation,
+                         validate_every=validate_every, restarts=restarts, starts=starts,
+                         probe_generations=probe_generations, shared_options=shared_options,
+                         callback=callback)
         finally:
-            pool.close()
+            if pool is not None:
+                pool.close()
+
+
+def _tune(task, net, *, rng, method, preset, options, start, generations, n_repeats,
+          n_validation, validate_every, restarts, starts, probe_generations, shared_options,
+          callback) -> TuningResult:
+    """:func:`tune_weights` after its checks, on the task (or its threads) as given."""
+    spec = get_tuning_method(method)
     method_opts, loop = resolve_settings(
         method, preset, options, generations=generations, n_repeats=n_repeats,
         n_validation=n_validation, validate_every=validate_every, restarts=restarts,
