@@ -64,6 +64,9 @@ def test_classification_tuning_on_threads():
             for t in (1, 2)]
     assert np.array_equal(runs[0].conn_weights, runs[1].conn_weights)
     assert runs[0].validation_score == runs[1].validation_score
+    # the per-connection forward pass releases the GIL, so the threads run it at once
+    from wann_plugin.compiled.forward import _forward_kernel
+    assert _forward_kernel.targetoptions["nogil"] is True
 
 
 def test_threads_need_a_thread_safe_task():

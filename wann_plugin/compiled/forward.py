@@ -95,7 +95,7 @@ class BatchedForward:
         return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _forward_kernel(nn, acts, cin_lo, cin_hi, conn_src, conn_index, n_in, n_out, used_inputs,
                     exact, x_t, x_row, w_col, shared, w, cw_t, forms, out):
     n = x_row.shape[0]
