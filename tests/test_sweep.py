@@ -111,3 +111,45 @@ def test_a_seeds_cached_report_is_keyed_by_the_resolved_tuning_defaults(monkeypa
     assert changed != base and changed["options"]["pop_size"] == 7
     assert _resolved_tuning({"generations": 5})["loop"]["generations"] == 5
     assert _resolved_tuning({"method": "pepg", "preset": "reference"})["options"]["sigma"] == 0.1
+
+
+@pytest.mark.slow
+def test_sweep_in_process_and_on_threads_give_the_same_summary(tmp_path, capsys):
+    """Without --workers the searches run in this process (once a traceback: the sweep had
+    no --threads to read); --threads 2 gives the same searches and the same tuning."""
+    cfg = small_config(tmp_path)
+    docs = []
+    for name, extra in (("one", []), ("two", ["--threads", "2"])):
+        out = tmp_path / name
+        assert main(["sweep", str(cfg), "--seeds", "0-1", "--out", str(out), "--generations",
+                     "3", "--champion-episodes", "2", "--episodes", "5", "--tune-generations",
+                     "3", "--option", "pop_size=8", *extra]) == 0
+        text = capsys.readouterr().out
+        assert ("in-process on 2 threads" in text) == bool(extra)
+        docs.append(json.loads((out / "summary.json").read_text()))
+        for seed in (0, 1):
+            docs[-1][f"stats{seed}"] = read_stats(seed_folder(out, seed) / "stats.csv")
+    one, two = docs
+    for seed in (0, 1):
+        np.testing.assert_array_equal(one[f"stats{seed}"]["best_mean"],
+                                      two[f"stats{seed}"]["best_mean"])
+    assert [s["conditions"] for s in one["seeds"]] == [s["conditions"] for s in two["seeds"]]
+    # a summary on threads reuses the reports made on one thread (the same results)
+    report = seed_folder(tmp_path / "one", 0) / "report.json"
+    before = report.stat().st_mtime_ns
+    assert main(["sweep", str(cfg), "--seeds", "0-1", "--out", str(tmp_path / "one"),
+                 "--episodes", "5", "--tune-generations", "3", "--option", "pop_size=8",
+                 "--summary-only", "--threads", "2"]) == 0
+    assert report.stat().st_mtime_ns == before
+
+
+def test_sweep_threads_are_checked_before_any_search(tmp_path, capsys):
+    cfg = small_config(tmp_path)
+    out = tmp_path / "x"
+    assert main(["sweep", str(cfg), "--out", str(out), "--threads", "2", "--workers", "2"]) == 2
+    assert "--threads scores in-process; it excludes --workers" in capsys.readouterr().err
+    assert main(["sweep", str(cfg), "--out", str(out), "--threads", "0"]) == 2
+    assert "--threads 0: must be >= 1" in capsys.readouterr().err
+    assert main(["sweep", str(cfg), "--out", str(out), "--threads", "2", "--task", "biped"]) == 2
+    assert "--threads 2: task 'biped' is not thread-safe" in capsys.readouterr().err
+    assert not out.exists()

@@ -103,6 +103,7 @@ def run_sweep(
     champion_episodes: int = 16,
     checkpoint_every: int | None = 64,
     stream: TextIO | None = sys.stdout,
+    threads: int = 1,
 ) -> dict[int, str]:
     """Run one search per seed into ``out_dir/seed-S``, skipping finished seeds.
 
@@ -124,6 +125,9 @@ def run_sweep(
         Checkpoints of each search (what a rerun resumes from).
     stream : file or None
         Progress lines.
+    threads : int, default=1
+        Without ``executor``: score each search in-process on this many threads
+        (``WannEvaluator(threads=N)``, the same searches).
 
     Returns
     -------
@@ -161,11 +165,16 @@ def run_sweep(
         folder = seed_folder(out_dir, seed)
         t0 = time.perf_counter()
         config = load_config(config_path)
-        evaluator = make_evaluator(config, executor=executor) if executor is not None else None
-        run_search(config, generations, out_dir=folder, seed=seed, evaluator=evaluator,
-                   stream=stream, champion_episodes=champion_episodes,
-                   checkpoint_every=checkpoint_every,
-                   resume=folder if list_checkpoints(folder) else None)
+        evaluator = (make_evaluator(config, executor=executor) if executor is not None else
+                     make_evaluator(config, threads=threads) if threads > 1 else None)
+        try:
+            run_search(config, generations, out_dir=folder, seed=seed, evaluator=evaluator,
+                       stream=stream, champion_episodes=champion_episodes,
+                       checkpoint_every=checkpoint_every,
+                       resume=folder if list_checkpoints(folder) else None)
+        finally:
+            if evaluator is not None:
+                evaluator.close()  # its threads; an executor given to it stays open
         _say(stream, f"seed {seed}: finished in {time.perf_counter() - t0:.0f} s ({folder})")
     return status
 
@@ -293,6 +302,7 @@ def summarize_sweep(
     report_options: dict | None = None,
     stream: TextIO | None = sys.stdout,
     plot: bool = True,
+    threads: int = 1,
 ) -> SweepSummary:
     """Judge each seed's champion under the four conditions and write the summary files.
 
@@ -312,6 +322,9 @@ def summarize_sweep(
     stream : file or None
     plot : bool, default=True
         Write ``learning_curves.png``.
+    threads : int, default=1
+        Tune on this many threads (``tune_weights(threads=N)``: the same results, so a
+        seed's kept report still counts).
 
     Returns
     -------
@@ -338,9 +351,13 @@ def summarize_sweep(
             _say(stream, f"seed {seed}: four conditions of its champion ({net.n_connections} "
                          "connections)")
             t0 = time.perf_counter()
+            run_opts = dict(opts)
+            if threads > 1:
+                run_opts["tune_options"] = {**(opts.get("tune_options") or {}),
+                                            "threads": threads}
             report = four_condition_report(task, net, rng=np.random.default_rng(tune_seed),
                                            label=f"seed {seed}", n_episodes=n_episodes,
-                                           baseline=False, **opts)
+                                           baseline=False, **run_opts)
             doc = {**report.to_dict(), "sweep_key": key,
                    "seconds": round(time.perf_counter() - t0, 1)}
             atomic_write_text(cached, json.dumps(doc, indent=1) + "\n")

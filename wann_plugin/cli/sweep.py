@@ -14,7 +14,7 @@ def _cmd_sweep(args) -> int:
     from wann_plugin.checkpoint import CheckpointError
     from wann_plugin.cli.run import _run_executor
     from wann_plugin.config import load_config
-    from wann_plugin.evaluation import EvaluationError
+    from wann_plugin.evaluation import EvaluationError, check_threads
     from wann_plugin.parallel import SchedulerError, shutdown_executor
     from wann_plugin.sweep import parse_seeds, run_sweep, summarize_sweep
     from wann_plugin.tasks import make_task
@@ -32,6 +32,11 @@ def _cmd_sweep(args) -> int:
     if args.parallel_seeds and not (args.workers or args.scheduler):
         raise CliError("--parallel-seeds needs --workers N or --scheduler ADDRESS: the workers "
                        "that run one whole search each")
+    if args.threads < 1:
+        raise CliError(f"--threads {args.threads}: must be >= 1")
+    if args.threads > 1 and (args.workers or args.scheduler):
+        raise CliError("--threads scores in-process; it excludes --workers and --scheduler "
+                       "(summarise on threads afterwards with --summary-only --threads N)")
     method = get_tuning_method(args.method)
     options = {}
     try:
@@ -46,6 +51,11 @@ def _cmd_sweep(args) -> int:
     config = load_config(args.config)
     task_options = parse_task_options(args.task_option)
     task = (make_task(args.task, **task_options) if args.task else config.wann.make_task())
+    try:
+        check_threads(task, args.threads, setting=f"--threads {args.threads}",
+                      instead="sweep without --threads, or on --workers N")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     executor = client = None
     clean = False
     try:
@@ -56,7 +66,8 @@ def _cmd_sweep(args) -> int:
             run_sweep(args.config, seeds, args.out, generations=args.generations,
                       executor=executor, parallel_seeds=args.parallel_seeds,
                       champion_episodes=args.champion_episodes,
-                      checkpoint_every=args.checkpoint_every, stream=sys.stdout)
+                      checkpoint_every=args.checkpoint_every, stream=sys.stdout,
+                      threads=args.threads)
         clean = True
     except (CheckpointError, SchedulerError, EvaluationError) as exc:
         raise CliError(str(exc)) from None
@@ -74,7 +85,8 @@ def _cmd_sweep(args) -> int:
         report_options["generations"] = args.tune_generations
     try:
         summarize_sweep(args.out, seeds, task, n_episodes=args.episodes, tune_seed=args.tune_seed,
-                        report_options=report_options, stream=sys.stdout)
+                        report_options=report_options, stream=sys.stdout,
+                        threads=args.threads)
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     print(f"wrote {args.out}/summary.md, summary.json and learning_curves.png")
@@ -108,6 +120,10 @@ def add_parser(sub):
                      help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     par.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
                      help="give up connecting to --scheduler after this long (default 10)")
+    par.add_argument("--threads", type=int, default=1, metavar="N",
+                     help="score in-process on N threads (default 1): each search's networks "
+                          "and the tuning of the summary, the same results; the swing-up and "
+                          "classification tasks")
     par.add_argument("--parallel-seeds", action="store_true",
                    help="run whole searches side by side, one per worker (default: one search "
                         "at a time, its batches on the workers)")
