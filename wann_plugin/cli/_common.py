@@ -53,6 +53,17 @@ def flag_type(key: Key):
     return convert
 
 
+def check_threads_flag(task, threads: int, instead: str | None = None) -> None:
+    """:func:`~wann_plugin.evaluation.check_threads` for ``--threads N``: a task that is not
+    thread-safe is a :class:`CliError` naming the flag (and what to do ``instead``)."""
+    from wann_plugin.evaluation import check_threads
+
+    try:
+        check_threads(task, threads, setting=f"--threads {threads}", instead=instead)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def parse_settings(items: list[str] | None, flag: str = "--set") -> dict[str, dict[str, str]]:
     """``["NEAT.pop_size=64", "WannRun.generations=5"]`` -> ``{"NEAT": {"pop_size": "64"},
     "WannRun": {"generations": "5"}}``.

@@ -14,6 +14,7 @@ from wann_plugin.cli._common import (
     add_network_argument,
     add_seed_argument,
     add_task_arguments,
+    check_threads_flag,
     flag_type,
     parse_task_options,
     task_and_network,
@@ -106,15 +107,8 @@ def load_task_and_network(args):
     """``(task, LoadedNetwork, task_name, task_options)``: the network's own task by default
     (:func:`~wann_plugin.cli._common.task_and_network`); ``--threads`` is checked against the
     task before any work."""
-    from wann_plugin.evaluation import check_threads
-
     loaded = task_and_network(args)
-    threads = getattr(args, "threads", 1)
-    try:
-        check_threads(loaded[0], threads, setting=f"--threads {threads}",
-                      instead="tune it without --threads")
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    check_threads_flag(loaded[0], args.threads, instead="tune it without --threads")
     return loaded
 
 

@@ -7,6 +7,7 @@ from wann_plugin.cli._common import (
     CliError,
     add_seed_argument,
     add_task_arguments,
+    check_threads_flag,
     flag_type,
     parse_settings,
     parse_task_options,
@@ -60,7 +61,7 @@ def _cmd_run(args) -> int:
 
     from wann_plugin.checkpoint import CheckpointError, find_checkpoint
     from wann_plugin.config import ConfigError, load_config, make_evaluator
-    from wann_plugin.evaluation import EvaluationError, check_threads
+    from wann_plugin.evaluation import EvaluationError
     from wann_plugin.parallel import ProcessPool, SchedulerError, shutdown_executor
     from wann_plugin.runner import RunFolderError, prepare_run_folder, run_search
 
@@ -93,10 +94,7 @@ def _cmd_run(args) -> int:
             raise CliError(f"--generations {generations}: {checkpoint.path} is already at "
                            f"generation {checkpoint.generation}; ask for at least that many")
         task = config.wann.make_task()
-        try:  # before any worker starts or --out changes
-            check_threads(task, args.threads, setting=f"--threads {args.threads}")
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
+        check_threads_flag(task, args.threads)  # before any worker starts or --out changes
         executor, client, where = _run_executor(args, task)
         # everything is checked and the workers are reachable: only now may --out change
         prepare_run_folder(out, resumed_from=None if checkpoint is None else checkpoint.path.parent,

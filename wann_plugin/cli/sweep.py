@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from wann_plugin.cli._common import CliError, parse_task_options
+from wann_plugin.cli._common import CliError, check_threads_flag, parse_task_options
 
 __all__ = ["add_parser"]
 
@@ -14,7 +14,7 @@ def _cmd_sweep(args) -> int:
     from wann_plugin.checkpoint import CheckpointError
     from wann_plugin.cli.run import _run_executor
     from wann_plugin.config import load_config
-    from wann_plugin.evaluation import EvaluationError, check_threads
+    from wann_plugin.evaluation import EvaluationError
     from wann_plugin.parallel import SchedulerError, shutdown_executor
     from wann_plugin.sweep import parse_seeds, run_sweep, summarize_sweep
     from wann_plugin.tasks import make_task
@@ -51,11 +51,7 @@ def _cmd_sweep(args) -> int:
     config = load_config(args.config)
     task_options = parse_task_options(args.task_option)
     task = (make_task(args.task, **task_options) if args.task else config.wann.make_task())
-    try:
-        check_threads(task, args.threads, setting=f"--threads {args.threads}",
-                      instead="sweep without --threads, or on --workers N")
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    check_threads_flag(task, args.threads, instead="sweep without --threads, or on --workers N")
     executor = client = None
     clean = False
     try:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from wann_plugin.evaluation import CHUNKS_PER_THREAD, check_threads
 from wann_plugin.network import WannNetwork
 from wann_plugin.tasks.base import Task
 from wann_plugin.tuning import methods as _methods  # noqa: F401  (registers the built-ins)
@@ -206,9 +207,6 @@ class _RowThreads:
     threads: a row's episodes come from ``seed`` and the repetition alone, so the rows split
     across threads score exactly as in one call. Everything else is the task's own."""
 
-    #: Row chunks per thread (a few, so that a slow chunk does not leave a thread idle).
-    CHUNKS_PER_THREAD = 2
-
     def __init__(self, task: Task, threads: int):
         self.task = task
         self.threads = int(threads)
@@ -220,7 +218,7 @@ class _RowThreads:
     def evaluate_weights(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                          n_repeats: int = 1) -> np.ndarray:
         cw = np.atleast_2d(np.asarray(conn_weights, dtype=float))
-        n = min(len(cw), self.threads * self.CHUNKS_PER_THREAD)
+        n = min(len(cw), self.threads * CHUNKS_PER_THREAD)
         if n < 2:
             return self.task.evaluate_weights(net, cw, seed=seed, n_repeats=n_repeats)
         futures = [self._pool.submit(self.task.evaluate_weights, net, part, seed=seed,
@@ -448,8 +446,6 @@ def tune_weights(
         task.summary(net, [], conn_weights=result.conn_weights)
     """
     from threadpoolctl import threadpool_limits
-
-    from wann_plugin.evaluation import check_threads
 
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
