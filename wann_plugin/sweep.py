@@ -359,7 +359,7 @@ def summarize_sweep(
                                            label=f"seed {seed}", n_episodes=n_episodes,
                                            baseline=False, **run_opts)
             doc = {**report.to_dict(), "sweep_key": key,
-                   "seconds": round(time.perf_counter() - t0, 1)}
+                   "seconds": round(time.perf_counter() - t0, 3)}
             atomic_write_text(cached, json.dumps(doc, indent=1) + "\n")
         row = doc["rows"][0]
         rows.append(SeedSummary(
