@@ -13,6 +13,7 @@ from wann_plugin.tasks._classify_kernel import (
     apply_log,
     builtin_only,
     classify_scores,
+    classify_scores_conn,
     column_batch,
 )
 
@@ -188,3 +189,103 @@ def test_ties_go_to_the_first_largest_output_as_numpy_argmax():
     # only the 20 images of classes 0 and 1 can be right: at most 20 of the batch's 150
     mostly = both_paths(X, mostly_2, [net], batch_size=150)[0][1]
     assert mostly.max() <= 20 / 150
+
+
+# ----------------------------------------------------------------- per-connection weights
+def conn_paths(X, y, net, cw, *, batch_size, seed=3, n_repeats=2):
+    """evaluate_weights of the fused pass and of the plain numpy path, and the fused pass's
+    accuracy (from classify_scores_conn) with the plain path's."""
+    fast = ClassifyTask(X, y, batch_size=batch_size, test_fraction=0.1)
+    slow = ClassifyTask(X, y, batch_size=batch_size, test_fraction=0.1, engine="numpy")
+    f = fast.evaluate_weights(net, cw, seed=seed, n_repeats=n_repeats)
+    s = slow.evaluate_weights(net, cw, seed=seed, n_repeats=n_repeats)
+    return fast, slow, f, s
+
+
+def random_conn_weights(net, n_sets, seed, scale=1.0):
+    return np.random.default_rng(seed).normal(size=(n_sets, net.n_connections)) * scale
+
+
+def test_per_connection_pass_equals_the_numpy_path_with_every_activation():
+    rng = np.random.default_rng(10)
+    X, y = rng.normal(size=(500, 8)), rng.integers(0, 5, 500)
+    used = set()
+    for s in range(25):
+        net = random_net(8, 5, int(rng.integers(0, 25)), float(rng.uniform(0.1, 0.5)), s)
+        used |= {int(a) for a in net.activations[9:]}
+        cw = random_conn_weights(net, int(rng.integers(1, 12)), s)
+        _, _, f, slow = conn_paths(X, y, net, cw, batch_size=203)  # not whole lane groups
+        assert f.shape == slow.shape == (len(cw), 2)
+        np.testing.assert_allclose(f, slow, rtol=1e-9, atol=1e-9)
+    assert used == set(EVERY_ACTIVATION)
+
+
+def test_per_connection_pass_weights_each_connection_and_its_accuracy():
+    """Zeroing one connection's weight in one set changes that set's score only, and the
+    fused accuracy equals the plain path's argmax count (no near ties here)."""
+    rng = np.random.default_rng(11)
+    X, y = rng.normal(size=(300, 5)), rng.integers(0, 3, 300)
+    net = random_net(5, 3, 6, 0.6, 3, acts=(1, 5, 9))
+    cw = random_conn_weights(net, 4, 0)
+    fast, slow, f, s = conn_paths(X, y, net, cw, batch_size=120, n_repeats=1)
+    changed = cw.copy()
+    changed[2, :] = 0.0  # every output is 0: log(1/3) for every image
+    f2 = fast.evaluate_weights(net, changed, seed=3, n_repeats=1)
+    np.testing.assert_array_equal(f2[[0, 1, 3]], f[[0, 1, 3]])
+    np.testing.assert_allclose(f2[2], np.log(1 / 3), rtol=1e-12)
+    idx = fast.batch_indices(3, 1)
+    x_t, labels, _ = column_batch(fast.X_train, fast.y_train, idx)
+    fit, acc = classify_scores_conn(PackedClassifiers([net]), cw, x_t, labels, 1, 120,
+                                    worst=-1e9)
+    np.testing.assert_array_equal(fit, f)
+    z = net.activate_weights(fast.X_train[idx[0]][None], cw[:, None])  # (n_sets, batch, out)
+    np.testing.assert_allclose(acc[:, 0], (z.argmax(-1) == fast.y_train[idx[0]]).mean(-1))
+
+
+def test_per_connection_pass_scores_non_finite_outputs_worst():
+    rng = np.random.default_rng(12)
+    X, y = rng.normal(size=(300, 4)) * 1e60, rng.integers(0, 3, 300)
+    worst_seen = 0
+    for s in range(20):
+        net = random_net(4, 3, int(rng.integers(1, 8)), 0.5, s, (1, 3, 7, 9, 11))
+        cw = random_conn_weights(net, 6, s)
+        _, _, f, slow = conn_paths(X, y, net, cw, batch_size=100)
+        np.testing.assert_array_equal(f == -1e9, slow == -1e9)
+        np.testing.assert_allclose(f, slow, rtol=1e-9)
+        worst_seen += int((slow == -1e9).sum())
+    assert 10 < worst_seen < 20 * 6 * 2 - 10
+
+
+def test_per_connection_pass_with_many_inputs_sets_and_blocks_and_exact_math():
+    """256 inputs (120 images a column block, a batch of 250 spans 3), 40 weight sets (split
+    into groups that fill a tile), and libm under exact_math."""
+    rng = np.random.default_rng(13)
+    X, y = rng.uniform(0, 1, size=(400, 256)), rng.integers(0, 10, 400)
+    for k, net in enumerate([random_net(256, 10, 110, 0.03, 1),
+                             random_net(256, 10, 30, 0.02, 2, acts=(3, 4, 5, 6, 10))]):
+        cw = random_conn_weights(net, 40, k, scale=0.5)
+        _, slow, f, s = conn_paths(X, y, net, cw, batch_size=250, n_repeats=3)
+        np.testing.assert_allclose(f, s, rtol=1e-9)
+        exact = ClassifyTask(X, y, batch_size=250, test_fraction=0.1, exact_math=True)
+        np.testing.assert_allclose(exact.evaluate_weights(net, cw, seed=3, n_repeats=3), s,
+                                   rtol=1e-9)
+
+
+def test_per_connection_pass_refuses_a_pack_of_two_networks():
+    net = random_net(3, 2, 2, 0.5, 0)
+    x_t, labels, _ = column_batch(np.zeros((8, 3)), np.zeros(8, int), np.arange(8)[None])
+    with pytest.raises(ValueError, match="one network; the pack holds 2"):
+        classify_scores_conn(PackedClassifiers([net, net]), np.ones((1, net.n_connections)),
+                             x_t, labels, 1, 8, worst=-1e9)
+
+
+def test_per_connection_custom_activation_takes_the_plain_path():
+    name = "softsign_classify_kernel"
+    act = ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
+    rng = np.random.default_rng(14)
+    X, y = rng.normal(size=(200, 3)), rng.integers(0, 2, 200)
+    custom = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, act.id, 1, 1],
+                                    [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+    cw = random_conn_weights(custom, 3, 0)
+    _, _, f, s = conn_paths(X, y, custom, cw, batch_size=90)
+    np.testing.assert_allclose(f, s, rtol=1e-12)

@@ -73,7 +73,7 @@ from wann_plugin.compiled.layout import required_nodes_compiled
 from wann_plugin.compiled.simd_math import vexp
 from wann_plugin.network import WannNetwork
 
-__all__ = ["classify_scores", "column_batch"]
+__all__ = ["classify_scores", "classify_scores_conn", "column_batch"]
 
 #: Doubles of node values one tile may hold (``n_computed * n_weights * tile``): 512 KiB, so
 #: a tile's values stay in the L2 cache.
@@ -98,6 +98,9 @@ class PackedClassifiers:
         then the row of ``x_t``: 0 = bias, ``1 + j`` = input ``j``), ``cin_mid:cin_hi`` from
         computed nodes (``src`` is then the node's index among its network's computed nodes).
     src : ndarray of shape (total_connections,), int64
+    conn_index : ndarray of shape (total_connections,), int64
+        Each kept connection's index in its network's connection order (``net.conn_src``),
+        where a per-connection weight vector holds its weight.
     """
 
     def __init__(self, nets: Sequence[WannNetwork]):
@@ -110,7 +113,7 @@ class PackedClassifiers:
         conn_off = _offsets([net.n_connections for net in nets])
         self.n_inputs, self.n_outputs = int(n_in), int(n_out)
         (self.comp_lo, self.acts, self.cin_lo, self.cin_mid, self.cin_hi,
-         self.src) = _pack(node_off, conn_off, 1 + n_in, n_out,
+         self.src, self.conn_index) = _pack(node_off, conn_off, 1 + n_in, n_out,
                            _cat([n.activations for n in nets]), _cat([n.in_ptr for n in nets]),
                            _cat([n.conn_src for n in nets]))
 
@@ -154,6 +157,7 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
     cin_mid = np.zeros(n_total, dtype=np.int64)
     cin_hi = np.zeros(n_total, dtype=np.int64)
     src = np.zeros(conn_off[n_nets], dtype=np.int64)
+    conn_index = np.zeros(conn_off[n_nets], dtype=np.int64)
     max_n = 0
     for k in range(n_nets):
         max_n = max(max_n, node_off[k + 1] - node_off[k])
@@ -179,6 +183,7 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
             mid = -1
             for c in range(ptr_all[p0 + i], ptr_all[p0 + i + 1]):  # sorted by source
                 s = src_all[s0 + c]
+                conn_index[n_conns] = c
                 if s < n_fixed:
                     src[n_conns] = s
                 else:
@@ -192,7 +197,7 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
         n_kept += cnt
     comp_lo[n_nets] = n_kept
     return (comp_lo, acts[:n_kept].copy(), cin_lo[:n_kept].copy(), cin_mid[:n_kept].copy(),
-            cin_hi[:n_kept].copy(), src[:n_conns].copy())
+            cin_hi[:n_kept].copy(), src[:n_conns].copy(), conn_index[:n_conns].copy())
 
 
 def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -438,9 +443,18 @@ def _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights, strid
         for j in range(n_w):
             _activate_tile(a, exact, vals_at, i * row_len + j * tl, tl,
                            (vals_at, fsum_at, src_at, lo, mid, hi, j * tl, row_len, weights[j]))
+    _score_tile(vals_at, lab_at, nc - n_out, row_len, n_w, tl, n_valid, n_out, col0, exact,
+                ll_sum, n_right, fin_sum)
+
+
+@numba.njit(error_model="numpy", inline="always")
+def _score_tile(vals_at, lab_at, ob, row_len, n_w, tl, n_valid, n_out, col0, exact, ll_sum,
+                n_right, fin_sum):
+    """The scores of one tile whose outputs are the computed nodes ``ob ..`` (rows of
+    ``row_len`` doubles, weight column ``j`` at ``j * tl``), added to ``ll_sum[j]``,
+    ``n_right[j]`` and ``fin_sum[j]``."""
     # scores on lanes: max, first argmax, the label's output and a finiteness flag, then
     # sum(exp(z - max)) and the log-probability of the label
-    ob = nc - n_out  # first output among the computed nodes
     for j in range(n_w):
         base = ob * row_len + j * tl
         acc_ll = vsplat(0.0)
@@ -480,3 +494,151 @@ def _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights, strid
         ll_sum[j] += _hsum(acc_ll)
         fin_sum[j] += _hsum(acc_fin)
         n_right[j] += _hsum(acc_right)
+
+
+# ============================================================== per-connection weights
+def classify_scores_conn(packed: PackedClassifiers, conn_weights: np.ndarray, x_t: np.ndarray,
+                         labels: np.ndarray, n_repeats: int, batch: int, *, worst: float,
+                         exact_math: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness and accuracy of one network under many per-connection weight vectors.
+
+    The pass of :func:`classify_scores` (tiles in cache, scores fused on lanes) with weight
+    column ``j`` computing each node as ``act(sum_c conn_weights[j, c] * source_c)``, the
+    sum left to right in the packed (source) order, as :meth:`WannNetwork.activate_weights`
+    up to rounding. Tuning (CMA-ES, PEPG, ...) scores its samples with it.
+
+    Parameters
+    ----------
+    packed : PackedClassifiers
+        One network (built-in activations only).
+    conn_weights : ndarray of shape (n_sets, n_connections)
+        In the network's connection order.
+    x_t, labels, n_repeats, batch, worst, exact_math
+        As in :func:`classify_scores`.
+
+    Returns
+    -------
+    fitness, accuracy : ndarray of shape (n_sets, n_repeats)
+    """
+    if len(packed.comp_lo) != 2:
+        raise ValueError(f"per-connection weights score one network; the pack holds "
+                         f"{len(packed.comp_lo) - 1}")
+    cw = np.asarray(conn_weights, dtype=np.float64)
+    if cw.ndim != 2:
+        raise ValueError(f"conn_weights must be (n_sets, n_connections), got shape {cw.shape}")
+    padded = x_t.shape[1] // max(1, n_repeats)
+    if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
+        raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "
+                         f"of {batch}")
+    if x_t.shape[0] != 1 + packed.n_inputs:
+        raise ValueError(f"x_t has {x_t.shape[0] - 1} inputs, the network {packed.n_inputs}")
+    n_sets = cw.shape[0]
+    # the kept connections' weights in the packed order; LANES doubles of padding after the
+    # last, which a lane load of the last weight reads
+    wp = np.zeros((n_sets, len(packed.src) + LANES))
+    wp[:, :len(packed.src)] = cw[:, packed.conn_index]
+    fitness = np.empty((1, n_sets, n_repeats))
+    accuracy = np.empty((1, n_sets, n_repeats))
+    if n_sets:
+        _kernel_conn(packed.comp_lo, packed.acts, packed.cin_lo, packed.cin_mid, packed.cin_hi,
+                     packed.src, packed.n_outputs, wp, np.ascontiguousarray(x_t, dtype=np.float64),
+                     np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
+                     int(padded), float(worst), bool(exact_math), fitness, accuracy)
+    return fitness[0], accuracy[0]
+
+
+@numba.njit(error_model="numpy")
+def _tile_input_conn(o, args):
+    """A node's input for lane group ``o`` of weight column ``col`` (``j * tile``): the sum of
+    its sources, each times its weight in weight set ``j`` (at ``cw_at + wo``), bias and
+    inputs read from ``x_t`` (column ``xcol``), computed nodes from the tile;
+    ``args = (vals_at, xt_at, src_at, cw_at, lo, mid, hi, col, row_len, stride, xcol, wo)``."""
+    vals_at, xt_at, src_at, cw_at, lo, mid, hi, col, row_len, stride, xcol, wo = args
+    if hi == lo:
+        return vsplat(0.0)
+    if mid > lo:
+        x = vmul(vload_at(xt_at, int_at(src_at, lo) * stride + xcol + o),
+                 _float_at(cw_at, wo + lo))
+    else:
+        x = vmul(vload_at(vals_at, int_at(src_at, lo) * row_len + col + o),
+                 _float_at(cw_at, wo + lo))
+    for c in range(lo + 1, mid):
+        x = vadd(x, vmul(vload_at(xt_at, int_at(src_at, c) * stride + xcol + o),
+                         _float_at(cw_at, wo + c)))
+    for c in range(max(mid, lo + 1), hi):
+        x = vadd(x, vmul(vload_at(vals_at, int_at(src_at, c) * row_len + col + o),
+                         _float_at(cw_at, wo + c)))
+    return x
+
+
+#: The activation dispatch over :func:`_tile_input_conn`.
+_activate_tile_conn = make_activate_node(_tile_input_conn)
+
+
+@numba.njit(error_model="numpy")
+def _net_tile_conn(ptrs, nc, acts, cin_lo, cin_mid, cin_hi, n_out, s0, n_w, wstride, stride,
+                   col0, tl, n_valid, exact, ll_sum, n_right, fin_sum):
+    """The network under weight sets ``s0 .. s0 + n_w - 1`` on the ``tl`` columns from
+    ``col0``: node values, then the scores added to ``ll_sum`` ... (per weight set, from
+    index 0)."""
+    vals_at, xt_at, cw_at, src_at, lab_at = ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4]
+    row_len = n_w * tl
+    for i in range(nc):
+        lo = cin_lo[i]
+        mid = cin_mid[i]
+        hi = cin_hi[i]
+        a = acts[i]
+        for j in range(n_w):
+            _activate_tile_conn(a, exact, vals_at, i * row_len + j * tl, tl,
+                                (vals_at, xt_at, src_at, cw_at, lo, mid, hi, j * tl, row_len,
+                                 stride, col0, (s0 + j) * wstride))
+    _score_tile(vals_at, lab_at, nc - n_out, row_len, n_w, tl, n_valid, n_out, col0, exact,
+                ll_sum, n_right, fin_sum)
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _kernel_conn(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, wp, x_t, labels, n_rep,
+                 batch, padded, worst, exact, fitness, accuracy):
+    """One network under every weight set on every repetition's batch: column blocks of
+    ``_BLOCK_BUDGET / n_rows`` images, each through groups of weight sets whose node values
+    fill a tile of at most ``_TILE_BUDGET`` doubles."""
+    n_sets = wp.shape[0]
+    wstride = wp.shape[1]
+    stride = x_t.shape[1]
+    nc = comp_lo[1] - comp_lo[0]
+    block = min(padded, max(LANES, _BLOCK_BUDGET // x_t.shape[0] // LANES * LANES))
+    # weight sets per group: a whole block of images for each within the tile budget
+    group = max(1, min(n_sets, _TILE_BUDGET // max(1, nc * block)))
+    tile = max(LANES, (_TILE_BUDGET // max(1, nc * group)) // LANES * LANES)
+    vals = np.zeros(max(_TILE_BUDGET, nc * group * tile) + LANES)
+    lab = np.empty(labels.shape[0])
+    for r in range(n_rep):
+        for t in range(padded):
+            c = r * padded + t
+            lab[c] = labels[c] if t < batch else -1.0
+    ll_sum = np.zeros(n_sets)
+    n_right = np.zeros(n_sets)
+    fin_sum = np.zeros(n_sets)
+    ptrs = np.array([addr(vals), addr(x_t), addr(wp), addr(src), addr(lab)])
+    for r in range(n_rep):
+        ll_sum[:] = 0.0
+        n_right[:] = 0.0
+        fin_sum[:] = 0.0
+        for b0 in range(0, batch, block):
+            b1 = min(b0 + block, batch)  # images scored
+            b1p = min(b0 + block, padded)  # images computed (whole lane groups)
+            for s0 in range(0, n_sets, group):
+                n_w = min(group, n_sets - s0)
+                for t0 in range(b0, b1, tile):
+                    _net_tile_conn(ptrs, nc, acts, cin_lo, cin_mid, cin_hi, n_out, s0, n_w,
+                                   wstride, stride, r * padded + t0, min(tile, b1p - t0),
+                                   min(tile, b1 - t0), exact, ll_sum[s0:s0 + n_w],
+                                   n_right[s0:s0 + n_w], fin_sum[s0:s0 + n_w])
+        for j in range(n_sets):
+            f = ll_sum[j] / batch
+            ok = fin_sum[j] == 0.0
+            fitness[0, j, r] = f if ok and np.isfinite(f) else worst
+            accuracy[0, j, r] = n_right[j] / batch if ok else 0.0
+    keep_alive(vals)
+    keep_alive(lab)
+    keep_alive(wp)

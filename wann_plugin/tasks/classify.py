@@ -21,6 +21,7 @@ from wann_plugin.tasks._classify_kernel import (
     PackedClassifiers,
     builtin_only,
     classify_scores,
+    classify_scores_conn,
     column_batch,
 )
 from wann_plugin.tasks.base import Task, TaskError, check_engine, register_task, subsample_rows
@@ -398,11 +399,34 @@ class ClassifyTask(Task):
     def evaluate_weights(self, net: WannNetwork, conn_weights: np.ndarray, *, seed: int,
                          n_repeats: int = 1) -> np.ndarray:
         """-mean cross-entropy under per-connection weights ``(n_sets, n_connections)``:
-        ``(n_sets, n_repeats)``."""
+        ``(n_sets, n_repeats)`` (what tuning scores its samples with).
+
+        ``engine="numba"``: one fused compiled pass over (weight sets x images), the
+        log-softmax and cross-entropy on SIMD lanes
+        (:func:`~wann_plugin.tasks._classify_kernel.classify_scores_conn`); networks with
+        custom activations and ``engine="numpy"`` take the generic forward and numpy's
+        log-softmax. The two agree to about 1e-15.
+        """
         self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
         idx = self.batch_indices(seed, n_repeats)
         scores = np.empty((len(cw), n_repeats))
+        if self.engine == "numba" and builtin_only([net])[0]:
+            packed = PackedClassifiers([net])
+            for reps in self._column_chunks(idx):
+                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps])
+                scores[:, reps], _ = classify_scores_conn(
+                    packed, cw, x_t, labels, reps.stop - reps.start, idx.shape[1],
+                    worst=self.worst_score, exact_math=self.exact_math)
+            return scores
+        return self._evaluate_weights_forward(net, cw, idx)
+
+    def _evaluate_weights_forward(self, net: WannNetwork, cw: np.ndarray,
+                                  idx: np.ndarray) -> np.ndarray:
+        """:meth:`evaluate_weights` through the generic forward (:class:`BatchedForward`, or
+        numpy with ``engine="numpy"``) and numpy's log-softmax: networks with custom
+        activations, and the plain path the fused one is tested against."""
+        scores = np.empty((len(cw), idx.shape[0]))
         for reps in self._repeat_chunks(idx, net.n_nodes):
             R, B = idx[reps].shape
             y_hat = self._outputs(net, self.X_train[idx[reps].ravel()], conn_weights=cw)
