@@ -289,3 +289,29 @@ def test_per_connection_custom_activation_takes_the_plain_path():
     cw = random_conn_weights(custom, 3, 0)
     _, _, f, s = conn_paths(X, y, custom, cw, batch_size=90)
     np.testing.assert_allclose(f, s, rtol=1e-12)
+
+
+def test_column_batch_gathers_the_images_as_columns():
+    """The compiled gather against numpy's fancy indexing: bias row, each repetition's images
+    in order, zero padding to whole lane groups, labels; indices out of range are refused."""
+    rng = np.random.default_rng(15)
+    X, y = rng.normal(size=(50, 7)), rng.integers(0, 4, 50)
+    idx = rng.integers(0, 50, size=(3, 13))
+    x_t, labels, padded = column_batch(X, y, idx)
+    assert padded == 16 and x_t.shape == (8, 48) and labels.shape == (48,)
+    expected = np.zeros((8, 3, 16))
+    expected[0] = 1.0
+    expected[1:, :, :13] = X[idx].transpose(2, 0, 1)
+    np.testing.assert_array_equal(x_t, expected.reshape(8, 48))
+    exp_labels = np.zeros((3, 16), dtype=int)
+    exp_labels[:, :13] = y[idx]
+    np.testing.assert_array_equal(labels, exp_labels.reshape(-1))
+    with pytest.raises(IndexError, match="outside 0..49"):
+        column_batch(X, y, idx + 40)
+    # into this thread's scratch buffer: the same values, the buffer reused by the next call
+    a, la, _ = column_batch(X, y, idx, scratch=True)
+    np.testing.assert_array_equal(a, x_t)
+    np.testing.assert_array_equal(la, labels)
+    b, _, _ = column_batch(X, y, idx[::-1], scratch=True)
+    assert np.shares_memory(a, b)
+    np.testing.assert_array_equal(b, column_batch(X, y, idx[::-1])[0])

@@ -36,6 +36,7 @@ Math
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numba
@@ -200,7 +201,8 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
             cin_hi[:n_kept].copy(), src[:n_conns].copy(), conn_index[:n_conns].copy())
 
 
-def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray, *,
+                 scratch: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """The rows ``idx`` of ``(X, y)`` as the kernel's columns.
 
     Parameters
@@ -209,6 +211,11 @@ def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndar
     y : ndarray of shape (n_samples,), int
     idx : ndarray of shape (n_repeats, batch), int
         Each repetition's samples.
+    scratch : bool, default=False
+        Write ``x_t`` into this thread's scratch buffer, kept from call to call, instead of
+        fresh memory (whose first touch costs more than the gather: about 40 ms for the
+        32 MB of 15 MNIST batches here). The next ``scratch`` call on the same thread
+        overwrites it: for callers that are done with ``x_t`` before they call again.
 
     Returns
     -------
@@ -219,14 +226,50 @@ def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndar
     labels : ndarray of shape (n_repeats * padded,), int64
     padded : int
     """
+    idx = np.asarray(idx, dtype=np.int64)
     n_rep, batch = idx.shape
     padded = -(-batch // LANES) * LANES
-    x_t = np.zeros((1 + X.shape[1], n_rep, padded))
-    x_t[0] = 1.0
-    x_t[1:, :, :batch] = np.asarray(X, dtype=np.float64)[idx].transpose(2, 0, 1)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if idx.size and not (0 <= idx.min() and idx.max() < len(X)):
+        raise IndexError(f"sample indices {idx.min()}..{idx.max()} outside 0..{len(X) - 1}")
+    shape = (1 + X.shape[1], n_rep * padded)
+    x_t = _scratch(shape[0] * shape[1]).reshape(shape) if scratch else np.empty(shape)
     labels = np.zeros((n_rep, padded), dtype=np.int64)
     labels[:, :batch] = np.asarray(y)[idx]
-    return x_t.reshape(1 + X.shape[1], n_rep * padded), labels.reshape(-1), padded
+    _gather_columns(X, idx, padded, x_t)
+    return x_t, labels.reshape(-1), padded
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """The first ``n`` doubles of this thread's scratch buffer (grown as needed)."""
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < n:
+        buf = _SCRATCH.buf = np.empty(n)
+    return buf[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_columns(X, idx, padded, x_t):
+    """``x_t[0] = 1``; ``x_t[1 + i, r * padded + t] = X[idx[r, t], i]``, zero in the padding.
+
+    Eight images at a time: their rows of ``X`` stay in the L1 cache while each input's eight
+    values are written as one run of ``x_t`` (no transposed copy of ``X``, no scattered
+    writes)."""
+    n_rep, batch = idx.shape
+    n_in = X.shape[1]
+    x_t[0, :] = 1.0
+    for r in range(n_rep):
+        c0 = r * padded
+        for t0 in range(0, padded, 8):
+            t1 = min(t0 + 8, batch)
+            for i in range(n_in):
+                for t in range(t0, t1):
+                    x_t[1 + i, c0 + t] = X[idx[r, t], i]
+                for t in range(max(t0, t1), t0 + 8):
+                    x_t[1 + i, c0 + t] = 0.0
 
 
 def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np.ndarray,

@@ -354,7 +354,8 @@ class ClassifyTask(Task):
         if fused.any():
             packed = PackedClassifiers([net for net, f in zip(nets, fused) if f])
             for reps in self._column_chunks(idx):
-                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps])
+                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps],
+                                              scratch=True)
                 f, a = classify_scores(packed, w, x_t, labels, reps.stop - reps.start,
                                        idx.shape[1], worst=self.worst_score,
                                        exact_math=self.exact_math)
@@ -414,7 +415,8 @@ class ClassifyTask(Task):
         if self.engine == "numba" and builtin_only([net])[0]:
             packed = PackedClassifiers([net])
             for reps in self._column_chunks(idx):
-                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps])
+                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps],
+                                              scratch=True)
                 scores[:, reps], _ = classify_scores_conn(
                     packed, cw, x_t, labels, reps.stop - reps.start, idx.shape[1],
                     worst=self.worst_score, exact_math=self.exact_math)
