@@ -271,11 +271,14 @@ def test_per_connection_pass_with_many_inputs_sets_and_blocks_and_exact_math():
                                    rtol=1e-9)
 
 
-def test_per_connection_pass_refuses_a_pack_of_two_networks():
+def test_per_connection_pass_refuses_a_pack_of_two_networks_and_wrong_weights():
     net = random_net(3, 2, 2, 0.5, 0)
     x_t, labels, _ = column_batch(np.zeros((8, 3)), np.zeros(8, int), np.arange(8)[None])
     with pytest.raises(ValueError, match="one network; the pack holds 2"):
         classify_scores_conn(PackedClassifiers([net, net]), np.ones((1, net.n_connections)),
+                             x_t, labels, 1, 8, worst=-1e9)
+    with pytest.raises(ValueError, match=rf"must be \(n_sets, {net.n_connections}\)"):
+        classify_scores_conn(PackedClassifiers([net]), np.ones((1, net.n_connections - 1)),
                              x_t, labels, 1, 8, worst=-1e9)
 
 

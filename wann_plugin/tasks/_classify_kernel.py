@@ -113,6 +113,8 @@ class PackedClassifiers:
         node_off = _offsets([net.n_nodes for net in nets])
         conn_off = _offsets([net.n_connections for net in nets])
         self.n_inputs, self.n_outputs = int(n_in), int(n_out)
+        #: Connections of the networks before pruning (all of them together).
+        self.n_connections = int(conn_off[-1])
         (self.comp_lo, self.acts, self.cin_lo, self.cin_mid, self.cin_hi,
          self.src, self.conn_index) = _pack(node_off, conn_off, 1 + n_in, n_out,
                            _cat([n.activations for n in nets]), _cat([n.in_ptr for n in nets]),
@@ -268,7 +270,7 @@ def _gather_columns(X, idx, padded, x_t):
             for i in range(n_in):
                 for t in range(t0, t1):
                     x_t[1 + i, c0 + t] = X[idx[r, t], i]
-                for t in range(max(t0, t1), t0 + 8):
+                for t in range(max(t0, t1), min(t0 + 8, padded)):
                     x_t[1 + i, c0 + t] = 0.0
 
 
@@ -567,8 +569,9 @@ def classify_scores_conn(packed: PackedClassifiers, conn_weights: np.ndarray, x_
         raise ValueError(f"per-connection weights score one network; the pack holds "
                          f"{len(packed.comp_lo) - 1}")
     cw = np.asarray(conn_weights, dtype=np.float64)
-    if cw.ndim != 2:
-        raise ValueError(f"conn_weights must be (n_sets, n_connections), got shape {cw.shape}")
+    if cw.ndim != 2 or cw.shape[1] != packed.n_connections:
+        raise ValueError(f"conn_weights must be (n_sets, {packed.n_connections}), got shape "
+                         f"{cw.shape}")
     padded = x_t.shape[1] // max(1, n_repeats)
     if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
         raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "

@@ -411,8 +411,8 @@ class ClassifyTask(Task):
         self.check_call(np.zeros(1), n_repeats)
         cw = self.check_conn_weights(net, conn_weights)
         idx = self.batch_indices(seed, n_repeats)
-        scores = np.empty((len(cw), n_repeats))
         if self.engine == "numba" and builtin_only([net])[0]:
+            scores = np.empty((len(cw), n_repeats))
             packed = PackedClassifiers([net])
             for reps in self._column_chunks(idx):
                 x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps],
