@@ -10,12 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _parallel_helpers import write_config
 
 from wann_plugin.cli import main
 from wann_plugin.config import load_config
 from wann_plugin.io import load_network, save_network
+from wann_plugin.network import WannNetwork
 from wann_plugin.runner import ProgressReporter, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +114,37 @@ def test_tune_writes_beside_the_network_and_its_follow_up_works(champion, tmp_pa
     refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                              env=env)
     assert refused.returncode == 2 and "exists" in refused.stderr
+
+
+def test_tune_without_method_on_a_differentiable_task_points_to_adam(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    edges = [(int(s), 65 + h) for h in range(4) for s in rng.choice(np.arange(1, 65), 5,
+                                                                     replace=False)]
+    edges += [(65 + h, 69 + o) for h in range(4) for o in range(10)]
+    net = WannNetwork.from_edges(64, 10, [1] * 65 + [5] * 4 + [1] * 10, edges)
+    path = save_network(tmp_path / "clf.json", net, meta={"task": "digits"})
+    budget = ["--generations", "1", "--test-episodes", "1", "--validation-episodes", "1",
+              "--repeats", "1", "--pop-size", "4"]
+    assert main(["tune", str(path), *budget]) == 0
+    out = capsys.readouterr().out
+    assert "method cma" in out
+    assert "note: task 'digits' has exact gradients: --method adam trains these weights" in out
+    for method in ("cma", "pepg"):  # a method given on purpose: no note
+        assert main(["tune", str(path), "--method", method, "--overwrite", *budget]) == 0
+        out = capsys.readouterr().out
+        assert f"method {method}" in out and "note:" not in out
+    assert main(["tune", str(path), "--method", "adam", "--overwrite", "--generations", "1",
+                 "--test-episodes", "1", "--validation-episodes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "method adam" in out and "note:" not in out
+
+
+def test_tune_without_method_on_swingup_has_no_note(champion, tmp_path, capsys):
+    assert main(["tune", str(champion), "--generations", "1", "--test-episodes", "1",
+                 "--validation-episodes", "1", "--repeats", "1", "--pop-size", "4",
+                 "--out", str(tmp_path / "t.json")]) == 0
+    out = capsys.readouterr().out
+    assert "method cma" in out and "note:" not in out
 
 
 class _Terminal(io.StringIO):

@@ -15,6 +15,7 @@ import numpy as np
 from wann_plugin.cli._common import CliError, flag_type
 from wann_plugin.cli._tuning_options import (
     add_tuning_arguments,
+    differentiable_note,
     load_task_and_network,
     output_path,
     progress_printer,
@@ -47,6 +48,9 @@ def run_tune(args) -> int:
           + "".join(f", {k}={v}" for k, v in kw["options"].items())
           + f"), start from {start_note}, seed {args.seed}"
           + (f", on {args.threads} threads" if args.threads > 1 else ""), file=stream, flush=True)
+    note = differentiable_note(args, task)
+    if note:
+        print(note, file=stream, flush=True)
     t0 = time.perf_counter()
     try:
         result = tune_weights(task, net, rng=np.random.default_rng(args.seed), start=start,
