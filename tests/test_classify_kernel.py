@@ -118,13 +118,22 @@ def test_exact_math_also_equals_the_numpy_path():
     assert_accuracy_matches(acc, task.last_accuracy, near_ties(task, nets, 7, 2), 120)
 
 
-def test_custom_activations_take_the_plain_path_in_a_mixed_batch():
+def softsign():
+    """The custom activation ``softsign`` (registered once): no compiled form."""
     name = "softsign_classify_kernel"
-    act = ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
+    return ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
+
+
+def softsign_net() -> WannNetwork:
+    """3 inputs, 2 outputs, one hidden softsign node."""
+    return WannNetwork.from_edges(3, 2, [1, 1, 1, 1, softsign().id, 1, 1],
+                                  [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+
+
+def test_custom_activations_take_the_plain_path_in_a_mixed_batch():
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(200, 3)), rng.integers(0, 2, 200)
-    custom = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, act.id, 1, 1],
-                                    [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+    custom = softsign_net()
     nets = [random_net(3, 2, 4, 0.5, 0), custom, random_net(3, 2, 2, 0.5, 1)]
     (f, fa), (s, sa, ties) = both_paths(X, y, nets, batch_size=90)
     np.testing.assert_allclose(f, s, rtol=1e-9)
@@ -132,11 +141,9 @@ def test_custom_activations_take_the_plain_path_in_a_mixed_batch():
 
 
 def test_builtin_only_is_each_networks_flag():
-    name = "softsign_classify_kernel"
-    act = ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
+    act = softsign()
     # a custom id on a hidden node, on an output, and (ignored) on an input's slot
-    custom_hidden = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, act.id, 1, 1],
-                                           [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+    custom_hidden = softsign_net()
     custom_out = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, 2, act.id],
                                         [(1, 4), (2, 5), (3, 5)])
     input_slot = WannNetwork.from_edges(3, 2, [1, act.id, 1, 1, 2, 3], [(1, 4), (2, 5)])
@@ -283,12 +290,9 @@ def test_per_connection_pass_refuses_a_pack_of_two_networks_and_wrong_weights():
 
 
 def test_per_connection_custom_activation_takes_the_plain_path():
-    name = "softsign_classify_kernel"
-    act = ACTIVATIONS.get(name) or register_activation(name, lambda x: x / (1 + np.abs(x)))
     rng = np.random.default_rng(14)
     X, y = rng.normal(size=(200, 3)), rng.integers(0, 2, 200)
-    custom = WannNetwork.from_edges(3, 2, [1, 1, 1, 1, act.id, 1, 1],
-                                    [(1, 4), (2, 4), (4, 5), (3, 6), (4, 6)])
+    custom = softsign_net()
     cw = random_conn_weights(custom, 3, 0)
     _, _, f, s = conn_paths(X, y, custom, cw, batch_size=90)
     np.testing.assert_allclose(f, s, rtol=1e-12)

@@ -385,6 +385,28 @@ def _hsum(x):
     return t
 
 
+@numba.njit(error_model="numpy")
+def _label_columns(labels, n_rep, padded, batch):
+    """The labels as doubles, -1 in each repetition's padding columns (never a class)."""
+    lab = np.empty(labels.shape[0])
+    for r in range(n_rep):
+        for t in range(padded):
+            c = r * padded + t
+            lab[c] = labels[c] if t < batch else -1.0
+    return lab
+
+
+@numba.njit(error_model="numpy")
+def _finish(ll_sum, n_right, fin_sum, batch, worst, fitness, accuracy):
+    """One repetition's fitness and accuracy per weight column from the tiles' sums: ``worst``
+    and 0 where an output was not finite (or the mean is not)."""
+    for j in range(ll_sum.shape[0]):
+        f = ll_sum[j] / batch
+        ok = fin_sum[j] == 0.0
+        fitness[j] = f if ok and np.isfinite(f) else worst
+        accuracy[j] = n_right[j] / batch if ok else 0.0
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, labels, n_rep,
             batch, padded, worst, exact, fitness, accuracy):
@@ -401,11 +423,7 @@ def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, la
     vals = np.zeros(max(_TILE_BUDGET, max_comp * n_w * LANES) + LANES)
     fsum = np.zeros(block)
     # labels as doubles, -1 in the padding columns
-    lab = np.empty(labels.shape[0])
-    for r in range(n_rep):
-        for t in range(padded):
-            c = r * padded + t
-            lab[c] = labels[c] if t < batch else -1.0
+    lab = _label_columns(labels, n_rep, padded, batch)
     ll_sum = np.zeros((n_nets, n_w))
     n_right = np.zeros((n_nets, n_w))
     fin_sum = np.zeros((n_nets, n_w))
@@ -427,11 +445,8 @@ def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, la
                               stride, r * padded + t0, min(tile, b1p - t0),
                               min(tile, b1 - t0), exact, ll_sum[k], n_right[k], fin_sum[k])
         for k in range(n_nets):
-            for j in range(n_w):
-                f = ll_sum[k, j] / batch
-                ok = fin_sum[k, j] == 0.0
-                fitness[k, j, r] = f if ok and np.isfinite(f) else worst
-                accuracy[k, j, r] = n_right[k, j] / batch if ok else 0.0
+            _finish(ll_sum[k], n_right[k], fin_sum[k], batch, worst, fitness[k, :, r],
+                    accuracy[k, :, r])
     # the tiles reach these through their addresses only (ptrs): keep them until here
     keep_alive(vals)
     keep_alive(fsum)
@@ -657,11 +672,7 @@ def _kernel_conn(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, wp, x_t, la
     group = max(1, min(n_sets, _TILE_BUDGET // max(1, nc * block)))
     tile = max(LANES, (_TILE_BUDGET // max(1, nc * group)) // LANES * LANES)
     vals = np.zeros(max(_TILE_BUDGET, nc * group * tile) + LANES)
-    lab = np.empty(labels.shape[0])
-    for r in range(n_rep):
-        for t in range(padded):
-            c = r * padded + t
-            lab[c] = labels[c] if t < batch else -1.0
+    lab = _label_columns(labels, n_rep, padded, batch)
     ll_sum = np.zeros(n_sets)
     n_right = np.zeros(n_sets)
     fin_sum = np.zeros(n_sets)
@@ -680,11 +691,7 @@ def _kernel_conn(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, wp, x_t, la
                                    wstride, stride, r * padded + t0, min(tile, b1p - t0),
                                    min(tile, b1 - t0), exact, ll_sum[s0:s0 + n_w],
                                    n_right[s0:s0 + n_w], fin_sum[s0:s0 + n_w])
-        for j in range(n_sets):
-            f = ll_sum[j] / batch
-            ok = fin_sum[j] == 0.0
-            fitness[0, j, r] = f if ok and np.isfinite(f) else worst
-            accuracy[0, j, r] = n_right[j] / batch if ok else 0.0
+        _finish(ll_sum, n_right, fin_sum, batch, worst, fitness[0, :, r], accuracy[0, :, r])
     keep_alive(vals)
     keep_alive(lab)
     keep_alive(wp)
