@@ -39,9 +39,8 @@ def _run_executor(args, task):
         return executor, None, f"MPI ({n_workers(executor)} workers)"
     if args.workers:
         return ProcessPool(args.workers, tasks=[task]), None, f"{args.workers} local processes"
-    threads = getattr(args, "threads", 1)
-    if threads > 1:
-        return None, None, f"in-process on {threads} threads"
+    if args.threads > 1:
+        return None, None, f"in-process on {args.threads} threads"
     return None, None, "in-process"
 
 

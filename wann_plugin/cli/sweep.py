@@ -26,14 +26,12 @@ def _cmd_sweep(args) -> int:
         raise CliError(f"--seeds: {exc}") from None
     for flag, value, low in (("--workers", args.workers, 0), ("--generations", args.generations, 1),
                              ("--checkpoint-every", args.checkpoint_every, 1),
-                             ("--episodes", args.episodes, 1)):
+                             ("--episodes", args.episodes, 1), ("--threads", args.threads, 1)):
         if value is not None and value < low:
             raise CliError(f"{flag} {value}: must be >= {low}")
     if args.parallel_seeds and not (args.workers or args.scheduler):
         raise CliError("--parallel-seeds needs --workers N or --scheduler ADDRESS: the workers "
                        "that run one whole search each")
-    if args.threads < 1:
-        raise CliError(f"--threads {args.threads}: must be >= 1")
     if args.threads > 1 and (args.workers or args.scheduler):
         raise CliError("--threads scores in-process; it excludes --workers and --scheduler "
                        "(summarise on threads afterwards with --summary-only --threads N)")

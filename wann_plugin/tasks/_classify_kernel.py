@@ -301,12 +301,7 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
     packed = nets if isinstance(nets, PackedClassifiers) else PackedClassifiers(nets)
     w = np.ascontiguousarray(weights, dtype=np.float64)
     n_nets = len(packed.comp_lo) - 1
-    padded = x_t.shape[1] // max(1, n_repeats)
-    if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
-        raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "
-                         f"of {batch}")
-    if x_t.shape[0] != 1 + packed.n_inputs and n_nets:
-        raise ValueError(f"x_t has {x_t.shape[0] - 1} inputs, the networks {packed.n_inputs}")
+    padded = _check_columns(packed, x_t, n_repeats, batch)
     fitness = np.empty((n_nets, len(w), n_repeats))
     accuracy = np.empty((n_nets, len(w), n_repeats))
     if n_nets and len(w):
@@ -315,6 +310,20 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
                 np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
                 int(padded), float(worst), bool(exact_math), fitness, accuracy)
     return fitness, accuracy
+
+
+def _check_columns(packed: PackedClassifiers, x_t: np.ndarray, n_repeats: int,
+                   batch: int) -> int:
+    """The padded batch width of ``x_t`` (:func:`column_batch`), after checking that it holds
+    ``n_repeats`` padded batches of ``batch`` images of the networks' inputs (any inputs when
+    the pack is empty)."""
+    padded = x_t.shape[1] // max(1, n_repeats)
+    if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
+        raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "
+                         f"of {batch}")
+    if x_t.shape[0] != 1 + packed.n_inputs and len(packed.comp_lo) > 1:
+        raise ValueError(f"x_t has {x_t.shape[0] - 1} inputs, the networks {packed.n_inputs}")
+    return padded
 
 
 # ============================================================================ log
@@ -587,12 +596,7 @@ def classify_scores_conn(packed: PackedClassifiers, conn_weights: np.ndarray, x_
     if cw.ndim != 2 or cw.shape[1] != packed.n_connections:
         raise ValueError(f"conn_weights must be (n_sets, {packed.n_connections}), got shape "
                          f"{cw.shape}")
-    padded = x_t.shape[1] // max(1, n_repeats)
-    if x_t.shape[1] != n_repeats * padded or padded % LANES or not 0 < batch <= padded:
-        raise ValueError(f"x_t of shape {x_t.shape} does not hold {n_repeats} padded batches "
-                         f"of {batch}")
-    if x_t.shape[0] != 1 + packed.n_inputs:
-        raise ValueError(f"x_t has {x_t.shape[0] - 1} inputs, the network {packed.n_inputs}")
+    padded = _check_columns(packed, x_t, n_repeats, batch)
     n_sets = cw.shape[0]
     # the kept connections' weights in the packed order; LANES doubles of padding after the
     # last, which a lane load of the last weight reads

@@ -353,9 +353,7 @@ class ClassifyTask(Task):
         fused = builtin_only(nets) if self.engine == "numba" else np.zeros(len(nets), bool)
         if fused.any():
             packed = PackedClassifiers([net for net, f in zip(nets, fused) if f])
-            for reps in self._column_chunks(idx):
-                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps],
-                                              scratch=True)
+            for reps, x_t, labels in self._column_batches(idx):
                 f, a = classify_scores(packed, w, x_t, labels, reps.stop - reps.start,
                                        idx.shape[1], worst=self.worst_score,
                                        exact_math=self.exact_math)
@@ -389,6 +387,14 @@ class ClassifyTask(Task):
         size = max(1, _MAX_COLUMN_ELEMENTS // max(1, batch * (1 + self.n_inputs)))
         return [slice(r, min(r + size, n_repeats)) for r in range(0, n_repeats, size)]
 
+    def _column_batches(self, idx: np.ndarray):
+        """``(reps, x_t, labels)`` of each of :meth:`_column_chunks`: the chunk's training
+        images as the fused kernels' columns (:func:`column_batch`, in this thread's scratch
+        buffer: each chunk's ``x_t`` is overwritten by the next)."""
+        for reps in self._column_chunks(idx):
+            x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps], scratch=True)
+            yield reps, x_t, labels
+
     @staticmethod
     def _repeat_chunks(idx: np.ndarray, n_nodes: int) -> list[slice]:
         """Repetitions per forward, so that one weight's node values fit the budget (only
@@ -414,9 +420,7 @@ class ClassifyTask(Task):
         if self.engine == "numba" and builtin_only([net])[0]:
             scores = np.empty((len(cw), n_repeats))
             packed = PackedClassifiers([net])
-            for reps in self._column_chunks(idx):
-                x_t, labels, _ = column_batch(self.X_train, self.y_train, idx[reps],
-                                              scratch=True)
+            for reps, x_t, labels in self._column_batches(idx):
                 scores[:, reps], _ = classify_scores_conn(
                     packed, cw, x_t, labels, reps.stop - reps.start, idx.shape[1],
                     worst=self.worst_score, exact_math=self.exact_math)
