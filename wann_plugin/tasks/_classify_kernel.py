@@ -51,6 +51,7 @@ from wann_plugin.compiled.lanes import (
     keep_alive,
     vadd,
     vand,
+    vany,
     vashr,
     vbits,
     vdiv,
@@ -82,6 +83,7 @@ _TILE_BUDGET = 65536
 #: Doubles of image values (``(1 + n_inputs) * block``) a column block holds: 256 KiB, so a
 #: block stays in the L2 cache while every network of the batch reads it.
 _BLOCK_BUDGET = 32768
+_NODE_BUDGET = 524288
 
 
 class PackedClassifiers:
@@ -119,6 +121,51 @@ class PackedClassifiers:
          self.src, self.conn_index) = _pack(node_off, conn_off, 1 + n_in, n_out,
                            _cat([n.activations for n in nets]), _cat([n.in_ptr for n in nets]),
                            _cat([n.conn_src for n in nets]))
+        self._shared: SharedNodes | None = None
+
+    @property
+    def shared(self) -> SharedNodes:
+        """The batch's computed nodes with equal ones merged (:class:`SharedNodes`; built on
+        first use)."""
+        if self._shared is None:
+            self._shared = SharedNodes(*_share(self.comp_lo, self.acts, self.cin_lo,
+                                               self.cin_mid, self.cin_hi, self.src,
+                                               self.n_outputs))
+        return self._shared
+
+
+class SharedNodes:
+    """The computed nodes of a :class:`PackedClassifiers` batch with equal nodes merged.
+
+    Two computed nodes are equal when they have the same activation and the same sources in
+    the same order (the bias and inputs by row, computed sources by their merged node): with
+    a shared weight they compute the same value, in the same operation order, for every
+    weight and image. Networks of one generation descend from a few parents and differ from
+    them by one mutation, so most of their nodes are equal to another network's: a late
+    digits or MNIST population of 960 networks has about 10 to 25 times fewer distinct
+    computed nodes than computed nodes.
+
+    Attributes
+    ----------
+    acts, cin_lo, cin_mid, cin_hi, src
+        As in :class:`PackedClassifiers`, over the distinct nodes (in an order where a node's
+        sources come before it); computed sources are distinct node indices.
+    out_rows : ndarray of shape (n_nets * n_outputs,), int64
+        The distinct node of each network's outputs, network after network.
+    exp_row : ndarray of shape (n_nodes,), int64
+        Each node's row among the distinct output nodes (whose ``exp`` the kernel keeps), -1
+        for nodes that are no network's output.
+    out_exp : ndarray of shape (n_nets * n_outputs,), int64
+        ``exp_row[out_rows]``.
+    """
+
+    def __init__(self, acts, cin_lo, cin_mid, cin_hi, src, out_rows, exp_row, out_exp):
+        self.acts, self.cin_lo, self.cin_mid, self.cin_hi = acts, cin_lo, cin_mid, cin_hi
+        self.src, self.out_rows, self.exp_row, self.out_exp = src, out_rows, exp_row, out_exp
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.acts)
 
 
 def _offsets(sizes: list) -> np.ndarray:
@@ -201,6 +248,84 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
     comp_lo[n_nets] = n_kept
     return (comp_lo, acts[:n_kept].copy(), cin_lo[:n_kept].copy(), cin_mid[:n_kept].copy(),
             cin_hi[:n_kept].copy(), src[:n_conns].copy(), conn_index[:n_conns].copy())
+
+
+@numba.njit(cache=True)
+def _share(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out):
+    """Merge the equal computed nodes of packed networks (see :class:`SharedNodes`): one pass
+    in the networks' order, each node looked up in an open-addressing table by its
+    activation and mapped sources (compared in full on a hash match)."""
+    n_nets = comp_lo.shape[0] - 1
+    total = comp_lo[n_nets]
+    cap = 16
+    while cap < 2 * total:
+        cap *= 2
+    table = np.full(cap, -1, dtype=np.int64)
+    u_acts = np.zeros(total, dtype=np.int64)
+    u_lo = np.zeros(total, dtype=np.int64)
+    u_mid = np.zeros(total, dtype=np.int64)
+    u_hi = np.zeros(total, dtype=np.int64)
+    u_src = np.zeros(src.shape[0], dtype=np.int64)
+    out_rows = np.zeros(n_nets * n_out, dtype=np.int64)
+    max_n = 1
+    for k in range(n_nets):
+        max_n = max(max_n, comp_lo[k + 1] - comp_lo[k])
+    local = np.zeros(max_n, dtype=np.int64)  # a network's computed node -> merged node
+    n_u = 0
+    n_c = 0
+    for k in range(n_nets):
+        c0 = comp_lo[k]
+        nc = comp_lo[k + 1] - c0
+        for i in range(nc):
+            g = c0 + i
+            lo = cin_lo[g]
+            mid = cin_mid[g]
+            hi = cin_hi[g]
+            # the candidate's sources, written where a new node would keep them
+            h = np.uint64(acts[g]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(mid - lo)
+            for c in range(lo, hi):
+                s = src[c] if c < mid else local[src[c]]
+                u_src[n_c + c - lo] = s
+                h = (h ^ np.uint64(s)) * np.uint64(0x100000001B3)
+                h ^= h >> np.uint64(29)
+            slot = np.int64(h & np.uint64(cap - 1))
+            while True:
+                u = table[slot]
+                if u < 0:  # a new node
+                    table[slot] = n_u
+                    u_acts[n_u] = acts[g]
+                    u_lo[n_u] = n_c
+                    u_mid[n_u] = n_c + mid - lo
+                    u_hi[n_u] = n_c + hi - lo
+                    n_c += hi - lo
+                    u = n_u
+                    n_u += 1
+                    break
+                if (u_acts[u] == acts[g] and u_mid[u] - u_lo[u] == mid - lo
+                        and u_hi[u] - u_lo[u] == hi - lo):
+                    same = True
+                    for c in range(hi - lo):
+                        if u_src[u_lo[u] + c] != u_src[n_c + c]:
+                            same = False
+                            break
+                    if same:
+                        break
+                slot = (slot + 1) & (cap - 1)
+            local[i] = u
+        for o in range(n_out):
+            out_rows[k * n_out + o] = local[nc - n_out + o]
+    # the distinct output nodes, numbered in order of first use
+    exp_row = np.full(n_u, -1, dtype=np.int64)
+    out_exp = np.zeros(n_nets * n_out, dtype=np.int64)
+    n_e = 0
+    for q in range(n_nets * n_out):
+        u = out_rows[q]
+        if exp_row[u] < 0:
+            exp_row[u] = n_e
+            n_e += 1
+        out_exp[q] = exp_row[u]
+    return (u_acts[:n_u].copy(), u_lo[:n_u].copy(), u_mid[:n_u].copy(), u_hi[:n_u].copy(),
+            u_src[:n_c].copy(), out_rows, exp_row, out_exp)
 
 
 def column_batch(X: np.ndarray, y: np.ndarray, idx: np.ndarray, *,
@@ -305,8 +430,9 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
     fitness = np.empty((n_nets, len(w), n_repeats))
     accuracy = np.empty((n_nets, len(w), n_repeats))
     if n_nets and len(w):
-        _kernel(packed.comp_lo, packed.acts, packed.cin_lo, packed.cin_mid, packed.cin_hi,
-                packed.src, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
+        sh = packed.shared
+        _kernel(sh.acts, sh.cin_lo, sh.cin_mid, sh.cin_hi, sh.src, sh.out_rows, sh.exp_row,
+                sh.out_exp, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
                 np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
                 int(padded), float(worst), bool(exact_math), fitness, accuracy)
     return fitness, accuracy
@@ -417,49 +543,58 @@ def _finish(ll_sum, n_right, fin_sum, batch, worst, fitness, accuracy):
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def _kernel(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, weights, x_t, labels, n_rep,
-            batch, padded, worst, exact, fitness, accuracy):
-    """Every network on every repetition's batch; the batch goes through in column blocks of
-    ``_BLOCK_BUDGET / n_rows`` images, each block through every network while it is in cache,
-    and each network takes a block in tiles of at most ``_TILE_BUDGET`` node values."""
-    n_nets = comp_lo.shape[0] - 1
+def _kernel(acts, cin_lo, cin_mid, cin_hi, src, out_rows, exp_row, out_exp, n_out, weights,
+            x_t, labels, n_rep, batch, padded, worst, exact, fitness, accuracy):
+    """Every network on every repetition's batch, over the merged nodes of
+    :class:`SharedNodes`: the batch goes through in tiles of images whose values of every
+    merged node (``n_nodes * n_weights * tile`` doubles, at most ``_TILE_BUDGET`` where whole
+    lane groups allow) are computed once, then each network's outputs are scored from them."""
+    n_nets = fitness.shape[0]
+    n_u = acts.shape[0]
     n_w = weights.shape[0]
     stride = x_t.shape[1]  # columns of x_t
-    max_comp = 1
-    for k in range(n_nets):
-        max_comp = max(max_comp, comp_lo[k + 1] - comp_lo[k])
-    block = min(padded, max(LANES, _BLOCK_BUDGET // x_t.shape[0] // LANES * LANES))
-    vals = np.zeros(max(_TILE_BUDGET, max_comp * n_w * LANES) + LANES)
-    fsum = np.zeros(block)
+    tile = min(padded, max(LANES, (_NODE_BUDGET // max(1, n_u * n_w)) // LANES * LANES))
+    vals = np.zeros(n_u * n_w * tile + LANES)
+    n_e = 0
+    for u in range(n_u):
+        n_e = max(n_e, exp_row[u] + 1)
+    evals = np.zeros(n_e * n_w * tile + LANES)  # exp of the output nodes' values
+    fsum = np.zeros(tile)
     # labels as doubles, -1 in the padding columns
     lab = _label_columns(labels, n_rep, padded, batch)
     ll_sum = np.zeros((n_nets, n_w))
     n_right = np.zeros((n_nets, n_w))
     fin_sum = np.zeros((n_nets, n_w))
-    ptrs = np.array([addr(vals), addr(x_t), addr(fsum), addr(src), addr(lab)])
+    acc = np.zeros(n_nets * n_w * 3 * LANES)  # per network and weight, see _score_tile
+    ptrs = np.array([addr(vals), addr(x_t), addr(fsum), addr(src), addr(lab),
+                     addr(out_rows), addr(evals), addr(out_exp), addr(acc)])
+    per_net = n_w * 3 * LANES
     for r in range(n_rep):
         ll_sum[:] = 0.0
         n_right[:] = 0.0
         fin_sum[:] = 0.0
-        for b0 in range(0, batch, block):
-            b1 = min(b0 + block, batch)  # images scored
-            b1p = min(b0 + block, padded)  # images computed (whole lane groups)
+        acc[:] = 0.0
+        for t0 in range(0, batch, tile):
+            tl = min(tile, padded - t0)  # images computed (whole lane groups)
+            col0 = r * padded + t0
+            _nodes_tile(ptrs, acts, cin_lo, cin_mid, cin_hi, exp_row, weights, stride, col0,
+                        tl, exact)
             for k in range(n_nets):
-                c0 = comp_lo[k]
-                nc = comp_lo[k + 1] - c0
-                # images per tile: the tile's node values within the budget, whole lane groups
-                tile = max(LANES, (_TILE_BUDGET // (nc * n_w)) // LANES * LANES)
-                for t0 in range(b0, b1, tile):
-                    _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights,
-                              stride, r * padded + t0, min(tile, b1p - t0),
-                              min(tile, b1 - t0), exact, ll_sum[k], n_right[k], fin_sum[k])
+                _score_tile(ptrs[0], ptrs[4], ptrs[5] + 8 * k * n_out, ptrs[6],
+                            ptrs[7] + 8 * k * n_out, ptrs[8] + 8 * k * per_net, n_w * tl, n_w,
+                            tl, min(tile, batch - t0), n_out, col0, exact)
         for k in range(n_nets):
+            _add_acc(acc[k * per_net:(k + 1) * per_net], ll_sum[k], n_right[k], fin_sum[k])
             _finish(ll_sum[k], n_right[k], fin_sum[k], batch, worst, fitness[k, :, r],
                     accuracy[k, :, r])
     # the tiles reach these through their addresses only (ptrs): keep them until here
     keep_alive(vals)
+    keep_alive(evals)
     keep_alive(fsum)
     keep_alive(lab)
+    keep_alive(out_rows)
+    keep_alive(out_exp)
+    keep_alive(acc)
 
 
 @numba.njit(error_model="numpy")
@@ -488,20 +623,20 @@ _activate_tile = make_activate_node(_tile_input)
 
 
 @numba.njit(error_model="numpy")
-def _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights, stride, col0, tl,
-              n_valid, exact, ll_sum, n_right, fin_sum):
-    """One network on the ``tl`` columns from ``col0`` (whole lane groups; ``n_valid`` of them
-    are scored): node values, then the scores added to ``ll_sum``, ``n_right`` and
-    ``fin_sum`` (per weight)."""
-    vals_at, xt_at, fsum_at, src_at, lab_at = ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4]
+def _nodes_tile(ptrs, acts, cin_lo, cin_mid, cin_hi, exp_row, weights, stride, col0, tl,
+                exact):
+    """The values of every node (in order) on the ``tl`` columns from ``col0`` (whole lane
+    groups): node ``i``'s row of ``n_weights * tl`` doubles, weight column ``j`` at
+    ``j * tl``; and (without ``exact``) the ``exp`` of each output node's values in its row
+    ``exp_row[i]`` of the exp buffer."""
+    vals_at, xt_at, fsum_at, src_at, ev_at = ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[6]
     n_w = weights.shape[0]
-    row_len = n_w * tl  # doubles per computed node
-    for i in range(nc):
-        g = c0 + i
-        lo = cin_lo[g]
-        mid = cin_mid[g]
-        hi = cin_hi[g]
-        a = acts[g]
+    row_len = n_w * tl  # doubles per node
+    for i in range(acts.shape[0]):
+        lo = cin_lo[i]
+        mid = cin_mid[i]
+        hi = cin_hi[i]
+        a = acts[i]
         # the bias and input sources, summed once for every weight
         if mid > lo:
             for o in range(0, tl, LANES):
@@ -512,32 +647,43 @@ def _net_tile(ptrs, c0, nc, acts, cin_lo, cin_mid, cin_hi, n_out, weights, strid
         for j in range(n_w):
             _activate_tile(a, exact, vals_at, i * row_len + j * tl, tl,
                            (vals_at, fsum_at, src_at, lo, mid, hi, j * tl, row_len, weights[j]))
-    _score_tile(vals_at, lab_at, nc - n_out, row_len, n_w, tl, n_valid, n_out, col0, exact,
-                ll_sum, n_right, fin_sum)
+        e = exp_row[i]
+        if e >= 0 and not exact:
+            for o in range(0, row_len, LANES):
+                vstore_at(ev_at, e * row_len + o, vexp(vload_at(vals_at, i * row_len + o)))
 
 
 @numba.njit(error_model="numpy", inline="always")
-def _score_tile(vals_at, lab_at, ob, row_len, n_w, tl, n_valid, n_out, col0, exact, ll_sum,
-                n_right, fin_sum):
-    """The scores of one tile whose outputs are the computed nodes ``ob ..`` (rows of
-    ``row_len`` doubles, weight column ``j`` at ``j * tl``), added to ``ll_sum[j]``,
-    ``n_right[j]`` and ``fin_sum[j]``."""
+def _score_tile(vals_at, lab_at, rows_at, ev_at, erows_at, acc_at, row_len, n_w, tl, n_valid,
+                n_out, col0, exact):
+    """The scores of one tile whose outputs are the nodes ``rows_at[0 .. n_out - 1]`` (int64
+    node indices; rows of ``row_len`` doubles, weight column ``j`` at ``j * tl``), added lane
+    by lane to the accumulators at ``acc_at``: per weight ``j``, ``3 * LANES`` doubles from
+    ``3 * LANES * j`` (log-probabilities, right answers, finiteness). Lane ``e`` sums the
+    images ``e``, ``e + LANES``, ... in order, whatever the tiles.
+
+    With ``ev_at`` (not 0; never under ``exact``) the outputs' ``exp`` are read from the rows
+    ``erows_at[0 .. n_out - 1]`` of that buffer, and the log-probability is
+    ``z_y - log(sum(exp(z)))`` where that sum lies in [1e-300, 1e300]; elsewhere (a large,
+    very negative or non-finite output) it is the safe ``z_y - max - log(sum(exp(z - max)))``.
+    """
     # scores on lanes: max, first argmax, the label's output and a finiteness flag, then
     # sum(exp(z - max)) and the log-probability of the label
     for j in range(n_w):
-        base = ob * row_len + j * tl
-        acc_ll = vsplat(0.0)
-        acc_right = vsplat(0.0)
-        acc_fin = vsplat(0.0)
+        base = j * tl
+        a0 = 3 * LANES * j
+        acc_ll = vload_at(acc_at, a0)
+        acc_right = vload_at(acc_at, a0 + LANES)
+        acc_fin = vload_at(acc_at, a0 + 2 * LANES)
         for o in range(0, n_valid, LANES):
             y = vload_at(lab_at, col0 + o)
-            z = vload_at(vals_at, base + o)
+            z = vload_at(vals_at, int_at(rows_at, 0) * row_len + base + o)
             m = z
             arg = vsplat(0.0)
             zy = vsel(veq(y, 0.0), z, 0.0)
             fin = vmul(z, 0.0)  # nan where any output is inf or nan
             for q in range(1, n_out):
-                z = vload_at(vals_at, base + q * row_len + o)
+                z = vload_at(vals_at, int_at(rows_at, q) * row_len + base + o)
                 gt = vgt(z, m)
                 m = vsel(gt, z, m)
                 arg = vsel(gt, float(q), arg)
@@ -549,20 +695,50 @@ def _score_tile(vals_at, lab_at, ob, row_len, n_w, tl, n_valid, n_out, col0, exa
                     me = vget(m, e)
                     t = 0.0
                     for q in range(n_out):
-                        t += np.exp(_float_at(vals_at, base + q * row_len + o + e) - me)
+                        zq = _float_at(vals_at, int_at(rows_at, q) * row_len + base + o + e)
+                        t += np.exp(zq - me)
                     lg = vset(lg, e, np.log(t))
+                ll = vsub(vsub(zy, m), lg)
             else:
-                s = vexp(vsub(vload_at(vals_at, base + o), m))
-                for q in range(1, n_out):
-                    s = vadd(s, vexp(vsub(vload_at(vals_at, base + q * row_len + o), m)))
-                lg = _vlog(s)
+                ok = vsplat(0.0)
+                if ev_at != 0:
+                    s = vload_at(ev_at, int_at(erows_at, 0) * row_len + base + o)
+                    for q in range(1, n_out):
+                        s = vadd(s, vload_at(ev_at, int_at(erows_at, q) * row_len + base + o))
+                    ok = vsel(vge(s, 1e-300), vsel(vge(1e300, s), 1.0, 0.0), 0.0)
+                    ll = vsub(zy, _vlog(s))
+                if vany(veq(ok, 0.0)):
+                    s = vsplat(0.0)
+                    for q in range(n_out):
+                        zq = vload_at(vals_at, int_at(rows_at, q) * row_len + base + o)
+                        s = vadd(s, vexp(vsub(zq, m)))
+                    safe = vsub(vsub(zy, m), _vlog(s))
+                    ll = safe if ev_at == 0 else vsel(veq(ok, 1.0), ll, safe)
             valid = vge(y, 0.0)  # padding columns hold the label -1
-            acc_ll = vadd(acc_ll, vsel(valid, vsub(vsub(zy, m), lg), 0.0))
+            acc_ll = vadd(acc_ll, vsel(valid, ll, 0.0))
             acc_fin = vadd(acc_fin, vsel(valid, fin, 0.0))
             acc_right = vadd(acc_right, vsel(veq(arg, y), 1.0, 0.0))
-        ll_sum[j] += _hsum(acc_ll)
-        fin_sum[j] += _hsum(acc_fin)
-        n_right[j] += _hsum(acc_right)
+        vstore_at(acc_at, a0, acc_ll)
+        vstore_at(acc_at, a0 + LANES, acc_right)
+        vstore_at(acc_at, a0 + 2 * LANES, acc_fin)
+
+
+@numba.njit(error_model="numpy")
+def _add_acc(acc, ll_sum, n_right, fin_sum):
+    """Add the lane accumulators ``acc`` (per weight: ``3 * LANES`` doubles, see
+    :func:`_score_tile`) into ``ll_sum``, ``n_right`` and ``fin_sum`` (lanes in order)."""
+    for j in range(ll_sum.shape[0]):
+        a0 = 3 * LANES * j
+        t_ll = 0.0
+        t_right = 0.0
+        t_fin = 0.0
+        for e in range(LANES):
+            t_ll += acc[a0 + e]
+            t_right += acc[a0 + LANES + e]
+            t_fin += acc[a0 + 2 * LANES + e]
+        ll_sum[j] += t_ll
+        n_right[j] += t_right
+        fin_sum[j] += t_fin
 
 
 # ============================================================== per-connection weights
@@ -642,7 +818,7 @@ _activate_tile_conn = make_activate_node(_tile_input_conn)
 
 @numba.njit(error_model="numpy")
 def _net_tile_conn(ptrs, nc, acts, cin_lo, cin_mid, cin_hi, n_out, s0, n_w, wstride, stride,
-                   col0, tl, n_valid, exact, ll_sum, n_right, fin_sum):
+                   col0, tl, n_valid, exact, acc, ll_sum, n_right, fin_sum):
     """The network under weight sets ``s0 .. s0 + n_w - 1`` on the ``tl`` columns from
     ``col0``: node values, then the scores added to ``ll_sum`` ... (per weight set, from
     index 0)."""
@@ -657,8 +833,12 @@ def _net_tile_conn(ptrs, nc, acts, cin_lo, cin_mid, cin_hi, n_out, s0, n_w, wstr
             _activate_tile_conn(a, exact, vals_at, i * row_len + j * tl, tl,
                                 (vals_at, xt_at, src_at, cw_at, lo, mid, hi, j * tl, row_len,
                                  stride, col0, (s0 + j) * wstride))
-    _score_tile(vals_at, lab_at, nc - n_out, row_len, n_w, tl, n_valid, n_out, col0, exact,
-                ll_sum, n_right, fin_sum)
+    acc_at = ptrs[6]
+    for q in range(0, 3 * LANES * n_w, LANES):
+        vstore_at(acc_at, q, vsplat(0.0))
+    _score_tile(vals_at, lab_at, ptrs[5], 0, 0, acc_at, row_len, n_w, tl, n_valid, n_out, col0,
+                exact)
+    _add_acc(acc, ll_sum, n_right, fin_sum)
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -680,7 +860,10 @@ def _kernel_conn(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, wp, x_t, la
     ll_sum = np.zeros(n_sets)
     n_right = np.zeros(n_sets)
     fin_sum = np.zeros(n_sets)
-    ptrs = np.array([addr(vals), addr(x_t), addr(wp), addr(src), addr(lab)])
+    out_rows = np.arange(nc - n_out, nc)  # the outputs: the network's last nodes
+    acc = np.zeros(group * 3 * LANES)  # a tile's lane accumulators, see _score_tile
+    ptrs = np.array([addr(vals), addr(x_t), addr(wp), addr(src), addr(lab), addr(out_rows),
+                     addr(acc)])
     for r in range(n_rep):
         ll_sum[:] = 0.0
         n_right[:] = 0.0
@@ -693,9 +876,11 @@ def _kernel_conn(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, wp, x_t, la
                 for t0 in range(b0, b1, tile):
                     _net_tile_conn(ptrs, nc, acts, cin_lo, cin_mid, cin_hi, n_out, s0, n_w,
                                    wstride, stride, r * padded + t0, min(tile, b1p - t0),
-                                   min(tile, b1 - t0), exact, ll_sum[s0:s0 + n_w],
+                                   min(tile, b1 - t0), exact, acc, ll_sum[s0:s0 + n_w],
                                    n_right[s0:s0 + n_w], fin_sum[s0:s0 + n_w])
         _finish(ll_sum, n_right, fin_sum, batch, worst, fitness[0, :, r], accuracy[0, :, r])
     keep_alive(vals)
     keep_alive(lab)
     keep_alive(wp)
+    keep_alive(out_rows)
+    keep_alive(acc)
