@@ -94,8 +94,8 @@ def test_non_finite_outputs_score_worst_as_on_the_numpy_path():
 
 
 def test_many_inputs_large_networks_and_several_blocks_and_tiles():
-    """256 inputs put 120 images in a column block (the batch of 250 spans 3) and a network of
-    120 computed nodes splits a block into tiles."""
+    """256 inputs, a network of 120 computed nodes (the batch of 250 spans several tiles of
+    the search's pass) and three repetitions."""
     rng = np.random.default_rng(2)
     X, y = rng.uniform(0, 1, size=(400, 256)), rng.integers(0, 10, 400)
     nets = [random_net(256, 10, 0, 0.05, 0), random_net(256, 10, 110, 0.03, 1),
@@ -169,6 +169,109 @@ def test_packing_prunes_nodes_that_reach_no_output():
     np.testing.assert_array_equal(packed.src[:3], [2, 0, 0])
     with pytest.raises(ValueError, match="has 3 inputs and 2 outputs; the batch has 2 and 2"):
         PackedClassifiers([net, random_net(3, 2, 0, 1.0, 0)])
+
+
+def merged_by_dict(packed: PackedClassifiers) -> tuple[int, list]:
+    """The plain reference of the node merge: nodes keyed by (activation, ordered sources,
+    input sources by row and computed ones by their merged node) in a dict; the count of
+    distinct nodes and each network's output keys."""
+    ids: dict = {}
+    outputs = []
+    for k in range(len(packed.comp_lo) - 1):
+        c0, c1 = packed.comp_lo[k], packed.comp_lo[k + 1]
+        local = []
+        for g in range(c0, c1):
+            srcs = tuple(("x", int(packed.src[c])) if c < packed.cin_mid[g]
+                         else ("n", local[packed.src[c]])
+                         for c in range(packed.cin_lo[g], packed.cin_hi[g]))
+            local.append(ids.setdefault((int(packed.acts[g]), srcs), len(ids)))
+        outputs.append(local[-packed.n_outputs:])
+    return len(ids), outputs
+
+
+def family(n_in=6, n_out=4, n_hidden=12, seed=0):
+    """A parent network and relatives as a search breeds them: a copy, a changed output
+    activation, a changed hidden activation, an added connection into a hidden node, and a
+    hidden node's sources in another order of equal content (sorted anyway: equal)."""
+    rng = np.random.default_rng(seed)
+    n_fixed = 1 + n_in
+    n_nodes = n_fixed + n_hidden + n_out
+    acts = [1] * n_fixed + [int(a) for a in rng.choice(EVERY_ACTIVATION, n_hidden + n_out)]
+    edges = [(s, d) for d in range(n_fixed, n_nodes) for s in range(min(d, n_nodes - n_out))
+             if rng.random() < 0.3]
+    edges += [(n_fixed + h, n_nodes - n_out + h % n_out) for h in range(n_hidden)]
+    edges = sorted(set(edges))
+
+    def net(a=acts, e=edges):
+        return WannNetwork.from_edges(n_in, n_out, list(a), list(e))
+
+    out_act = list(acts)
+    out_act[-1] = 2 if acts[-1] != 2 else 3
+    hid_act = list(acts)
+    hid_act[n_fixed + 2] = 5 if acts[n_fixed + 2] != 5 else 6
+    extra = next((s, n_fixed + 3) for s in range(n_fixed + 3) if (s, n_fixed + 3) not in edges)
+    return [net(), net(), net(a=out_act), net(a=hid_act), net(e=edges + [extra]),
+            net(e=list(reversed(edges)))]
+
+
+def test_equal_nodes_of_a_batch_are_merged_as_a_plain_dict_merges_them():
+    rng = np.random.default_rng(6)
+    nets = family() + family(seed=1) + [random_net(6, 4, int(rng.integers(0, 20)), 0.3, s)
+                                         for s in range(30)]
+    packed = PackedClassifiers(nets)
+    sh = packed.shared
+    n_merged, outputs = merged_by_dict(packed)
+    assert sh.n_nodes == n_merged < len(packed.acts)
+    # each network's outputs are the same merged nodes as in the plain merge (up to naming)
+    rename: dict = {}
+    for k, outs in enumerate(outputs):
+        for o, ref in enumerate(outs):
+            assert rename.setdefault(int(sh.out_rows[k * 4 + o]), ref) == ref
+    # a copy adds no node; a changed output activation adds exactly that output
+    alone = PackedClassifiers(nets[:1]).shared.n_nodes
+    assert PackedClassifiers(nets[:2]).shared.n_nodes == alone
+    assert PackedClassifiers(nets[:1] + nets[2:3]).shared.n_nodes == alone + 1
+    assert PackedClassifiers(nets[:1] + nets[5:6]).shared.n_nodes == alone
+    # sources come before the node, and each network's outputs have their exp rows
+    for i in range(sh.n_nodes):
+        computed = sh.src[sh.cin_mid[i]:sh.cin_hi[i]]
+        assert np.all(computed < i)
+    np.testing.assert_array_equal(sh.out_exp, sh.exp_row[sh.out_rows])
+    assert sorted(set(sh.out_exp)) == list(range(len(set(sh.out_rows))))
+
+
+def test_a_batch_scores_each_network_as_it_scores_alone():
+    """Merged nodes, the tile size (which follows the batch's node count) and the kept exps do
+    not change a network's scores: bit for bit what it scores alone, and the numpy path's."""
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(500, 6)), rng.integers(0, 4, 500)
+    nets = family() + family(seed=2) + [random_net(6, 4, 10, 0.3, s) for s in range(20)]
+    task = ClassifyTask(X, y, batch_size=301, test_fraction=0.1)
+    f = task.evaluate(nets, WEIGHTS, seed=1, n_repeats=2)
+    acc = task.last_accuracy
+    for k, net in enumerate(nets):
+        np.testing.assert_array_equal(task.evaluate([net], WEIGHTS, seed=1, n_repeats=2)[0],
+                                      f[k])
+        np.testing.assert_array_equal(task.last_accuracy[0], acc[k])
+    (ff, fa), (s, sa, ties) = both_paths(X, y, nets, batch_size=301, seed=1)
+    np.testing.assert_allclose(ff, s, rtol=1e-9, atol=1e-9)
+    assert_accuracy_matches(fa, sa, ties, 301)
+
+
+def test_large_and_very_negative_outputs_take_the_safe_softmax():
+    """Outputs of hundreds overflow or underflow a plain sum of exp: those images take the
+    max-shifted softmax, the others the kept exps, and all equal the numpy path."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 6)) * rng.choice([1.0, 300.0], size=(400, 1))
+    y = rng.integers(0, 4, 400)
+    nets = family(seed=3) + [random_net(6, 4, 4, 0.4, s, acts=(1, 8, 9)) for s in range(20)]
+    (f, fa), (s, sa, ties) = both_paths(X, y, nets, batch_size=200)
+    task = ClassifyTask(X, y, batch_size=200, test_fraction=0.1, engine="numpy")
+    z = np.concatenate([task._outputs(n, X, weights=WEIGHTS).ravel() for n in nets])
+    assert np.isfinite(z).all() and z.max() > 1000 and z.min() < -1000
+    assert np.isfinite(s).all()
+    np.testing.assert_allclose(f, s, rtol=1e-9, atol=1e-9)
+    assert_accuracy_matches(fa, sa, ties, 200)
 
 
 def test_the_kernels_log_is_within_one_ulp():
