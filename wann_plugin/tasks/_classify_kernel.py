@@ -215,14 +215,14 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
     """Prune and concatenate networks given as concatenated ``activations``, ``in_ptr`` (one
     longer per network) and ``conn_src`` arrays; see :class:`PackedClassifiers`."""
     n_nets = node_off.shape[0] - 1
-    n_total = node_off[n_nets]
+    n_total = node_off[n_nets] - n_nets * n_fixed  # computed nodes, before pruning
     comp_lo = np.zeros(n_nets + 1, dtype=np.int64)
-    acts = np.zeros(n_total, dtype=np.int64)
-    cin_lo = np.zeros(n_total, dtype=np.int64)
-    cin_mid = np.zeros(n_total, dtype=np.int64)
-    cin_hi = np.zeros(n_total, dtype=np.int64)
-    src = np.zeros(conn_off[n_nets], dtype=np.int64)
-    conn_index = np.zeros(conn_off[n_nets], dtype=np.int64)
+    acts = np.empty(n_total, dtype=np.int64)
+    cin_lo = np.empty(n_total, dtype=np.int64)
+    cin_mid = np.empty(n_total, dtype=np.int64)
+    cin_hi = np.empty(n_total, dtype=np.int64)
+    src = np.empty(conn_off[n_nets], dtype=np.int64)
+    conn_index = np.empty(conn_off[n_nets], dtype=np.int64)
     max_n = 0
     for k in range(n_nets):
         max_n = max(max_n, node_off[k + 1] - node_off[k])
