@@ -256,6 +256,15 @@ def test_a_batch_scores_each_network_as_it_scores_alone():
     (ff, fa), (s, sa, ties) = both_paths(X, y, nets, batch_size=301, seed=1)
     np.testing.assert_allclose(ff, s, rtol=1e-9, atol=1e-9)
     assert_accuracy_matches(fa, sa, ties, 301)
+    # the plain layout (every network's own nodes) gives the same bits
+    packed = PackedClassifiers(nets)
+    assert packed.nodes(merge=False).n_nodes == len(packed.acts) > packed.shared.n_nodes
+    x_t, labels, _ = column_batch(task.X_train, task.y_train, task.batch_indices(1, 2))
+    merged = classify_scores(packed, WEIGHTS, x_t, labels, 2, 301, worst=-1e9)
+    plain = classify_scores(packed, WEIGHTS, x_t, labels, 2, 301, worst=-1e9, merge=False)
+    np.testing.assert_array_equal(merged[0], plain[0])
+    np.testing.assert_array_equal(merged[1], plain[1])
+    np.testing.assert_array_equal(merged[0], f)
 
 
 def test_large_and_very_negative_outputs_take_the_safe_softmax():

@@ -192,6 +192,20 @@ def steps_table(out: Path) -> None:
     out.write_text(_list_table(head, rows))
 
 
+def merge_table(out: Path) -> None:
+    """The classification pass on a real generation with equal nodes merged or not
+    (``results/bench_search/round8_classify_merge.json``, ``bench_classify_merge.py``)."""
+    run = json.loads((RESULTS / "round8_classify_merge.json").read_text())
+    head = ["task, generation", "networks", "computed nodes", "distinct nodes",
+            "network outputs", "distinct outputs", "merged", "plain", "ratio", "same scores"]
+    rows = [[f"{r['task']}, {r['generation']}", str(r["networks"]), str(r["computed_nodes"]),
+             str(r["distinct_nodes"]), str(r["network_outputs"]), str(r["distinct_outputs"]),
+             f"{1e3 * r['merged_seconds']:.1f} ms", f"{1e3 * r['plain_seconds']:.1f} ms",
+             f"{r['speedup']:.1f}x", "yes" if r["same_scores"] else "no"]
+            for r in run["rows"]]
+    out.write_text(_list_table(head, rows))
+
+
 WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
 
 #: What the issue (10) measured before the work, for the runs that have a counterpart:
@@ -243,6 +257,8 @@ def main(out_dir: Path) -> None:
     search_rounds(out_dir / "performance_search_round4.rst", "round4")
     search_rounds(out_dir / "performance_search_round5.rst", "round5")
     search_rounds(out_dir / "performance_search_round6.rst", "round6")
+    search_rounds(out_dir / "performance_search_round8.rst", "round8")
+    merge_table(out_dir / "performance_merge.rst")
     threads_table(out_dir / "performance_threads.rst")
     steps_table(out_dir / "performance_steps.rst")
     whole_runs(out_dir / "performance_whole_runs.rst")

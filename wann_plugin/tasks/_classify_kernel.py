@@ -143,10 +143,15 @@ class PackedClassifiers:
         """The batch's computed nodes with equal ones merged (:class:`SharedNodes`; built on
         first use)."""
         if self._shared is None:
-            self._shared = SharedNodes(*_share(self.comp_lo, self.acts, self.cin_lo,
-                                               self.cin_mid, self.cin_hi, self.src,
-                                               self.n_outputs))
+            self._shared = self.nodes(merge=True)
         return self._shared
+
+    def nodes(self, merge: bool = True) -> SharedNodes:
+        """The batch's computed nodes as :class:`SharedNodes`: equal ones merged, or with
+        ``merge=False`` every network's own (the plain layout the merge is tested and
+        benchmarked against)."""
+        return SharedNodes(*_share(self.comp_lo, self.acts, self.cin_lo, self.cin_mid,
+                                   self.cin_hi, self.src, self.n_outputs, merge))
 
 
 class SharedNodes:
@@ -266,10 +271,11 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
 
 
 @numba.njit(cache=True)
-def _share(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out):
+def _share(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, merge):
     """Merge the equal computed nodes of packed networks (see :class:`SharedNodes`): one pass
     in the networks' order, each node looked up in an open-addressing table by its
-    activation and mapped sources (compared in full on a hash match)."""
+    activation and mapped sources (compared in full on a hash match). Without ``merge``
+    every node is kept (the same layout, one node per network's node)."""
     n_nets = comp_lo.shape[0] - 1
     total = comp_lo[n_nets]
     cap = 16
@@ -305,7 +311,7 @@ def _share(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out):
                 h ^= h >> np.uint64(29)
             slot = np.int64(h & np.uint64(cap - 1))
             while True:
-                u = table[slot]
+                u = table[slot] if merge else -1
                 if u < 0:  # a new node
                     table[slot] = n_u
                     u_acts[n_u] = acts[g]
@@ -416,7 +422,8 @@ def _gather_columns(X, idx, padded, x_t):
 
 def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np.ndarray,
                     x_t: np.ndarray, labels: np.ndarray, n_repeats: int, batch: int, *,
-                    worst: float, exact_math: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    worst: float, exact_math: bool = False,
+                    merge: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Fitness and accuracy of every network at every shared weight on every batch.
 
     Parameters
@@ -430,6 +437,10 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
         Fitness of a (weight, repetition) with a non-finite output or a non-finite mean.
     exact_math : bool, default=False
         Activations and the softmax's ``exp`` with libm instead of SIMD polynomials.
+    merge : bool, default=True
+        Compute equal nodes of different networks once (:class:`SharedNodes`); ``False``
+        computes every network's nodes (the same scores, bit for bit; for tests and
+        benchmarks).
 
     Returns
     -------
@@ -445,7 +456,7 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
     fitness = np.empty((n_nets, len(w), n_repeats))
     accuracy = np.empty((n_nets, len(w), n_repeats))
     if n_nets and len(w):
-        sh = packed.shared
+        sh = packed.shared if merge else packed.nodes(merge=False)
         _kernel(sh.acts, sh.cin_lo, sh.cin_mid, sh.cin_hi, sh.src, sh.out_rows, sh.exp_row,
                 sh.out_exp, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
                 np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
