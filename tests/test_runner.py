@@ -83,6 +83,38 @@ def test_progress_reporter_restores_rows_and_writes_them(tmp_path, cfg):
     assert len((tmp_path / "stats.csv").read_text().splitlines()) == 3
 
 
+def test_stats_csv_formats_each_row_once_and_equals_the_plain_writer(tmp_path):
+    def plain(rows) -> str:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=STATS_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v)
+                             for k, v in row.items()})
+        return buf.getvalue()
+
+    def row(g):
+        return {"generation": g, "best_mean": -1.0 / (g + 3), "best_max": 2.5e-7 * g,
+                "mean_fitness": float("nan") if g == 2 else -g * 1.234567891,
+                "median_fitness": 0.0, "median_connections": 3.5, "best_connections": g,
+                "seconds": 0.1 + g}
+
+    path = tmp_path / "stats.csv"
+    progress = ProgressReporter(None, path, rows=[row(0)])
+    for g in range(1, 5):
+        progress.rows.append(row(g))
+        progress.write_stats(path)
+        assert path.read_bytes().decode() == plain(progress.rows)
+    assert all(kept is r for (kept, _), r in zip(progress._lines, progress.rows))
+    progress.rows[2] = row(20)  # a replaced row is formatted again, and those after it
+    progress.write_stats(path)
+    assert path.read_bytes().decode() == plain(progress.rows)
+    del progress.rows[3:]
+    progress.write_stats(path)
+    assert path.read_bytes().decode() == plain(progress.rows)
+    assert len(list(csv.DictReader(path.open()))) == 3
+
+
 def test_progress_reporter_keeps_copies_that_later_generations_cannot_change(cfg):
     config = load_config(cfg)
     population = neat.Population(config)
