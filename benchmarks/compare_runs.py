@@ -2,9 +2,10 @@
 
 Reads the ``stats.csv`` of two ``wann run --out`` folders (say, the same config and seed on
 two trees, run at the same time, one per core). It checks that every column but ``seconds``
-is identical row by row (the same search), and prints the seconds the generations took
-(``stats.csv``'s wall-clock column) in ranges of generations, before against after. Generation
-0 is left out of the totals: it includes a fresh checkout's numba compilation.
+is identical row by row (the same search; else the first row that differs), and prints the
+seconds the generations took (``stats.csv``'s wall-clock column) in ranges of generations,
+before against after. Generation 0 is left out of the totals: it includes a fresh checkout's
+numba compilation.
 
     python benchmarks/compare_runs.py BEFORE_DIR AFTER_DIR [--ranges 1 50 100 300 600]
                                       [--json]
@@ -28,8 +29,9 @@ def compare(before: Path, after: Path, edges: list[int]) -> dict:
     """The comparison as a dict (see the module docstring)."""
     b, a = _rows(before), _rows(after)
     search = [k for k in (b[0] if b else {}) if k != "seconds"]
-    same = len(a) == len(b) and all(
-        [rb[k] for k in search] == [ra[k] for k in search] for rb, ra in zip(b, a))
+    differ = [i for i, (rb, ra) in enumerate(zip(b, a))
+              if [rb[k] for k in search] != [ra[k] for k in search]]
+    same = len(a) == len(b) and not differ
     sb = [float(r["seconds"]) for r in b]
     sa = [float(r["seconds"]) for r in a]
     n = min(len(sa), len(sb))
@@ -41,7 +43,8 @@ def compare(before: Path, after: Path, edges: list[int]) -> dict:
                        "after_s": round(y, 3), "ratio": round(y / x, 4) if x else None})
     total_b, total_a = sum(sb[1:n]), sum(sa[1:n])
     return {"before": str(before), "after": str(after), "generations": n,
-            "same_search": same, "columns_compared": search, "ranges": ranges,
+            "same_search": same, "first_difference": differ[0] if differ else None,
+            "columns_compared": search, "ranges": ranges,
             "total": {"generations": [1, n - 1], "before_s": round(total_b, 3),
                       "after_s": round(total_a, 3),
                       "ratio": round(total_a / total_b, 4) if total_b else None}}
@@ -62,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
-    print(f"same search (every column but seconds): {out['same_search']}")
+    print(f"same search (every column but seconds): {out['same_search']}"
+          + ("" if out["first_difference"] is None
+             else f" (first differing row: generation {out['first_difference']})"))
     print(f"{'generations':>14} {'before s':>10} {'after s':>10} {'ratio':>7}")
     for r in [*out["ranges"], out["total"]]:
         lo, hi = r["generations"]

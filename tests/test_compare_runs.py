@@ -39,9 +39,12 @@ def test_sums_by_range_without_generation_zero(tmp_path):
 def test_a_different_search_is_reported(tmp_path, capsys):
     before = _run(tmp_path / "b", [1.0] * 4)
     after = _run(tmp_path / "a", [1.0] * 4, best=[10.0, 11.0, 12.5, 13.0])
-    assert not compare_runs.compare(before, after, [1])["same_search"]
+    out = compare_runs.compare(before, after, [1])
+    assert not out["same_search"] and out["first_difference"] == 2
+    assert compare_runs.compare(before, before, [1])["first_difference"] is None
     assert compare_runs.main([str(before), str(after)]) == 0
-    assert "same search (every column but seconds): False" in capsys.readouterr().out
+    assert "same search (every column but seconds): False (first differing row: generation " \
+        "2)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         compare_runs.main([str(before), str(tmp_path)])
     assert "has no stats.csv" in capsys.readouterr().err
