@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_search import REPO, TASKS  # noqa: E402
+from bench_search import task_config  # noqa: E402
 
 
 def last_generation(name: str, generations: int):
@@ -42,16 +42,9 @@ def last_generation(name: str, generations: int):
     benchmark search ``name``."""
     import neat
 
-    from wann_plugin.config import load_config, make_evaluator
+    from wann_plugin.config import make_evaluator
 
-    path, overrides, options, *_ = TASKS[name]
-    config = load_config(REPO / path)
-    config.pop_size = overrides.get("pop_size", config.pop_size)
-    if "tournament_size" in overrides:
-        config.reproduction_config.tournament_size = overrides["tournament_size"]
-    if "initial_connection_prob" in overrides:
-        config.genome_config.initial_connection_prob = overrides["initial_connection_prob"]
-    config.wann.task_options.update(options)
+    config = task_config(name)
     evaluator = make_evaluator(config)
     task = evaluator.task
     seen: dict = {}

@@ -139,17 +139,12 @@ def _edges(clock: _Clock):
     return First(), Last()
 
 
-def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1,
-            detail: bool = False) -> dict:
-    """Time ``generations`` generations of task ``name`` in this process (with ``detail``,
-    also each step of :data:`DETAIL`)."""
-    import neat
+def task_config(name: str):
+    """The neat-python config of benchmark task ``name`` (:data:`TASKS`: the example config
+    with the benchmark's population, tournament, initial connections and task options)."""
+    from wann_plugin.config import load_config
 
-    from wann_plugin.checkpoint import Checkpointer
-    from wann_plugin.config import config_text, load_config, make_evaluator
-    from wann_plugin.runner import ProgressReporter
-
-    path, overrides, options, paper_gens, full_steps, cut_steps = TASKS[name]
+    path, overrides, options = TASKS[name][:3]
     config = load_config(REPO / path)
     config.pop_size = overrides.get("pop_size", config.pop_size)
     if "tournament_size" in overrides:
@@ -157,6 +152,21 @@ def run_one(name: str, generations: int, warmup: int, workers: int, threads: int
     if "initial_connection_prob" in overrides:
         config.genome_config.initial_connection_prob = overrides["initial_connection_prob"]
     config.wann.task_options.update(options)
+    return config
+
+
+def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1,
+            detail: bool = False) -> dict:
+    """Time ``generations`` generations of task ``name`` in this process (with ``detail``,
+    also each step of :data:`DETAIL`)."""
+    import neat
+
+    from wann_plugin.checkpoint import Checkpointer
+    from wann_plugin.config import config_text, make_evaluator
+    from wann_plugin.runner import ProgressReporter
+
+    paper_gens, full_steps, cut_steps = TASKS[name][3:]
+    config = task_config(name)
     executor = None
     if workers > 1:
         from wann_plugin.parallel import ProcessPool
