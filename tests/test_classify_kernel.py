@@ -267,6 +267,40 @@ def test_a_batch_scores_each_network_as_it_scores_alone():
     np.testing.assert_array_equal(merged[0], f)
 
 
+def test_a_batch_too_large_for_one_pass_is_scored_in_parts(monkeypatch):
+    """Past ``_MAX_NODE_DOUBLES`` the networks are scored in halves (recursively): the same
+    scores bit for bit, with or without merging."""
+    from wann_plugin.tasks import _classify_kernel as kernel
+
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(300, 6)), rng.integers(0, 4, 300)
+    nets = family(seed=4) + [random_net(6, 4, int(rng.integers(0, 12)), 0.3, s)
+                             for s in range(13)]
+    x_t, labels, _ = column_batch(X, y, rng.integers(0, 300, size=(2, 150)))
+    packed = PackedClassifiers(nets)
+    whole = classify_scores(packed, WEIGHTS, x_t, labels, 2, 150, worst=-1e9)
+    calls = []
+    real = kernel._kernel
+
+    def counted(*args):
+        calls.append(len(args[5]) // 4)  # networks of the pass (their outputs / 4)
+        return real(*args)
+
+    monkeypatch.setattr(kernel, "_kernel", counted)
+    monkeypatch.setattr(kernel, "_MAX_NODE_DOUBLES", 30 * len(WEIGHTS) * 8)
+    for merge in (True, False):
+        calls.clear()
+        parts = classify_scores(PackedClassifiers(nets), WEIGHTS, x_t, labels, 2, 150,
+                                worst=-1e9, merge=merge)
+        assert len(calls) > 2 and sum(calls) == len(nets)
+        np.testing.assert_array_equal(parts[0], whole[0])
+        np.testing.assert_array_equal(parts[1], whole[1])
+    sub = packed.part(3, 7)
+    np.testing.assert_array_equal(sub.nodes(merge=False).acts,
+                                  PackedClassifiers(nets[3:7]).nodes(merge=False).acts)
+    np.testing.assert_array_equal(sub.src, PackedClassifiers(nets[3:7]).src)
+
+
 def test_large_and_very_negative_outputs_take_the_safe_softmax():
     """Outputs of hundreds overflow or underflow a plain sum of exp: those images take the
     max-shifted softmax, the others the kept exps, and all equal the numpy path."""

@@ -99,6 +99,10 @@ _BLOCK_BUDGET = 32768
 #: spread the per-node work over more images; on a late digits and MNIST generation 1 MiB
 #: was 14-24 % slower, 8 MiB 1-6 % faster.
 _NODE_BUDGET = 524288
+#: Doubles of distinct node values (``n_nodes * n_weights * LANES``, one lane group of images)
+#: above which a batch is scored in halves: 128 MiB (a late MNIST generation of 960 networks
+#: holds about 2,000 distinct nodes, 0.7 MiB; 350,000 would reach it).
+_MAX_NODE_DOUBLES = 1 << 24
 
 
 class PackedClassifiers:
@@ -145,6 +149,22 @@ class PackedClassifiers:
         if self._shared is None:
             self._shared = self.nodes(merge=True)
         return self._shared
+
+    def part(self, lo: int, hi: int) -> PackedClassifiers:
+        """Networks ``lo .. hi - 1`` of the batch as a batch of their own."""
+        out = object.__new__(PackedClassifiers)
+        out.n_inputs, out.n_outputs = self.n_inputs, self.n_outputs
+        n0, n1 = self.comp_lo[lo], self.comp_lo[hi]
+        c0 = self.cin_lo[n0] if n1 > n0 else 0
+        c1 = self.cin_hi[n1 - 1] if n1 > n0 else 0
+        out.comp_lo = self.comp_lo[lo:hi + 1] - n0
+        out.acts = self.acts[n0:n1]
+        out.cin_lo, out.cin_mid, out.cin_hi = (a[n0:n1] - c0 for a in
+                                               (self.cin_lo, self.cin_mid, self.cin_hi))
+        out.src, out.conn_index = self.src[c0:c1], self.conn_index[c0:c1]
+        out.n_connections = None  # the networks' unpruned connections are not known here
+        out._shared = None
+        return out
 
     def nodes(self, merge: bool = True) -> SharedNodes:
         """The batch's computed nodes as :class:`SharedNodes`: equal ones merged, or with
@@ -455,12 +475,22 @@ def classify_scores(nets: Sequence[WannNetwork] | PackedClassifiers, weights: np
     padded = _check_columns(packed, x_t, n_repeats, batch)
     fitness = np.empty((n_nets, len(w), n_repeats))
     accuracy = np.empty((n_nets, len(w), n_repeats))
-    if n_nets and len(w):
-        sh = packed.shared if merge else packed.nodes(merge=False)
-        _kernel(sh.acts, sh.cin_lo, sh.cin_mid, sh.cin_hi, sh.src, sh.out_rows, sh.exp_row,
-                sh.out_exp, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
-                np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
-                int(padded), float(worst), bool(exact_math), fitness, accuracy)
+    if not (n_nets and len(w)):
+        return fitness, accuracy
+    sh = packed.shared if merge else packed.nodes(merge=False)
+    if sh.n_nodes * len(w) * LANES > _MAX_NODE_DOUBLES and n_nets > 1:
+        # even one lane group of images per node would not fit: the two halves one after the
+        # other (a network's scores do not depend on its batch)
+        half = n_nets // 2
+        for lo, hi in ((0, half), (half, n_nets)):
+            fitness[lo:hi], accuracy[lo:hi] = classify_scores(
+                packed.part(lo, hi), w, x_t, labels, n_repeats, batch, worst=worst,
+                exact_math=exact_math, merge=merge)
+        return fitness, accuracy
+    _kernel(sh.acts, sh.cin_lo, sh.cin_mid, sh.cin_hi, sh.src, sh.out_rows, sh.exp_row,
+            sh.out_exp, packed.n_outputs, w, np.ascontiguousarray(x_t, dtype=np.float64),
+            np.ascontiguousarray(labels, dtype=np.int64), int(n_repeats), int(batch),
+            int(padded), float(worst), bool(exact_math), fitness, accuracy)
     return fitness, accuracy
 
 
