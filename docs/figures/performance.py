@@ -214,6 +214,8 @@ _BEFORE = {
     "digits960": (3087, 848, "the reference code: 25.5 min"),
     "mnist-1024": (18.25 * 1024, 1460, "generations 0-3 at 18.25 s, times 1024"),
     "mnist-whole": (18.25 * 4096, 1460, "generations 0-3 at 18.25 s, times 4096"),
+    "mnist-whole-r8": (2020.40 + 4.13, 492, "main at 7c6c220 on the same machine: "
+                       "mnist-whole-r8-before"),
 }
 
 
