@@ -235,7 +235,7 @@ def builtin_only(nets: Sequence[WannNetwork]) -> np.ndarray:
     return ~np.logical_or.reduceat(custom, off[:-1])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
     """Prune and concatenate networks given as concatenated ``activations``, ``in_ptr`` (one
     longer per network) and ``conn_src`` arrays; see :class:`PackedClassifiers`."""
@@ -290,7 +290,7 @@ def _pack(node_off, conn_off, n_fixed, n_out, acts_all, ptr_all, src_all):
             cin_hi[:n_kept].copy(), src[:n_conns].copy(), conn_index[:n_conns].copy())
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _share(comp_lo, acts, cin_lo, cin_mid, cin_hi, src, n_out, merge):
     """Merge the equal computed nodes of packed networks (see :class:`SharedNodes`): one pass
     in the networks' order, each node looked up in an open-addressing table by its
