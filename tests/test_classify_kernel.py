@@ -468,3 +468,13 @@ def test_column_batch_gathers_the_images_as_columns():
     b, _, _ = column_batch(X, y, idx[::-1], scratch=True)
     assert np.shares_memory(a, b)
     np.testing.assert_array_equal(b, column_batch(X, y, idx[::-1])[0])
+
+
+def test_the_search_pass_releases_the_gil_in_every_compiled_step():
+    """Threads score chunks of a generation at once (``wann run --threads N``): packing,
+    merging, gathering the images and the pass itself all run without the GIL."""
+    from wann_plugin.tasks import _classify_kernel as kernel
+
+    for fn in (kernel._pack, kernel._share, kernel._gather_columns, kernel._kernel,
+               kernel._kernel_conn):
+        assert fn.targetoptions.get("nogil") is True, fn.__name__
