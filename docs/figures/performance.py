@@ -166,13 +166,13 @@ def threads_table(out: Path) -> None:
     out.write_text(_list_table(head, rows))
 
 
-def steps_table(out: Path) -> None:
+def steps_table(out: Path, name: str = "round7") -> None:
     """Late generations step by step: ``bench_search.py --detail`` runs kept as
-    ``results/bench_search/round7_late_detail_*.json`` (the parts of the untimed run, then
+    ``results/bench_search/{name}_late_detail_*.json`` (the parts of the untimed run, then
     each timed step's milliseconds a generation, calls a generation and microseconds a
     call)."""
     runs = [json.loads(path.read_text())["rows"][0]
-            for path in sorted(RESULTS.glob("round7_late_detail_*.json"))]
+            for path in sorted(RESULTS.glob(f"{name}_late_detail_*.json"))]
     head = ["step"] + [f"{r['task']} ({r['pop_size']}): ms / gen., calls, us / call"
                        for r in runs]
     rows = [["whole generation"] + [f"{1e3 * r['seconds_per_generation']:.1f}" for r in runs]]
@@ -263,4 +263,5 @@ def main(out_dir: Path) -> None:
     merge_table(out_dir / "performance_merge.rst")
     threads_table(out_dir / "performance_threads.rst")
     steps_table(out_dir / "performance_steps.rst")
+    steps_table(out_dir / "performance_steps_round8.rst", "round8")
     whole_runs(out_dir / "performance_whole_runs.rst")
