@@ -569,14 +569,6 @@ def _float_at(addr, i):
 
 
 @numba.njit(error_model="numpy")
-def _hsum(x):
-    t = 0.0
-    for e in range(LANES):
-        t += vget(x, e)
-    return t
-
-
-@numba.njit(error_model="numpy")
 def _label_columns(labels, n_rep, padded, batch):
     """The labels as doubles, -1 in each repetition's padding columns (never a class)."""
     lab = np.empty(labels.shape[0])
@@ -603,7 +595,7 @@ def _kernel(acts, cin_lo, cin_mid, cin_hi, src, out_rows, exp_row, out_exp, n_ou
             x_t, labels, n_rep, batch, padded, worst, exact, fitness, accuracy):
     """Every network on every repetition's batch, over the merged nodes of
     :class:`SharedNodes`: the batch goes through in tiles of images whose values of every
-    merged node (``n_nodes * n_weights * tile`` doubles, at most ``_TILE_BUDGET`` where whole
+    merged node (``n_nodes * n_weights * tile`` doubles, at most ``_NODE_BUDGET`` where whole
     lane groups allow) are computed once, then each network's outputs are scored from them."""
     n_nets = fitness.shape[0]
     n_u = acts.shape[0]
@@ -611,9 +603,7 @@ def _kernel(acts, cin_lo, cin_mid, cin_hi, src, out_rows, exp_row, out_exp, n_ou
     stride = x_t.shape[1]  # columns of x_t
     tile = min(padded, max(LANES, (_NODE_BUDGET // max(1, n_u * n_w)) // LANES * LANES))
     vals = np.zeros(n_u * n_w * tile + LANES)
-    n_e = 0
-    for u in range(n_u):
-        n_e = max(n_e, exp_row[u] + 1)
+    n_e = 0 if exact else exp_row.max() + 1  # distinct output nodes (exact keeps no exps)
     evals = np.zeros(n_e * n_w * tile + LANES)  # exp of the output nodes' values
     fsum = np.zeros(tile)
     # labels as doubles, -1 in the padding columns
