@@ -22,15 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import compare_runs  # noqa: E402
+
 
 def _best_mean(folder: Path) -> np.ndarray:
     with open(folder / "stats.csv", newline="") as f:
         return np.array([float(r["best_mean"]) for r in csv.DictReader(f)])
-
-
-def _rows(folder: Path) -> list[list[str]]:
-    with open(folder / "stats.csv", newline="") as f:
-        return [[v for k, v in r.items() if k != "seconds"] for r in csv.DictReader(f)]
 
 
 def _champion(folder: Path) -> dict:
@@ -66,12 +64,9 @@ def summarise(folders: list[Path], edges: list[int]) -> dict:
 
 
 def first_differences(before: list[Path], after: list[Path]) -> list:
-    out = []
-    for b, a in zip(before, after):
-        rb, ra = _rows(b), _rows(a)
-        diff = [i for i, (x, y) in enumerate(zip(rb, ra)) if x != y]
-        out.append(diff[0] if diff else None)
-    return out
+    """Per pair (same seed), the first generation whose ``stats.csv`` row differs in any
+    column but ``seconds`` (``benchmarks/compare_runs.py``), or None."""
+    return [compare_runs.compare(b, a, [1])["first_difference"] for b, a in zip(before, after)]
 
 
 def main(argv: list[str] | None = None) -> int:
