@@ -206,6 +206,34 @@ def merge_table(out: Path) -> None:
     out.write_text(_list_table(head, rows))
 
 
+def floor_table(out: Path) -> None:
+    """The least a generation can spend outside evaluation in this shape
+    (``results/bench_search/floor_*.json``, ``benchmarks/bench_outside_floor.py``): per task,
+    milliseconds a generation of the evaluation, the whole generation, DEAP's sort, the
+    genome objects and neat-python's loop, and the floor's share."""
+    head = ["task (population), generations", "evaluation (ms)", "whole generation (ms)",
+            "outside now (ms)", "DEAP's sort (ms)", "genome objects: bare / copies (ms)",
+            "neat-python loop (ms)", "floor with bare objects (ms)", "floor with copies (ms)"]
+    rows = []
+    for path in sorted(RESULTS.glob("floor_*.json")):
+        run = json.loads(path.read_text())
+        for r in run["rows"]:
+            ev, whole = r["evaluation"], r["whole"]
+            bare = r["deap sort"] + r["bare objects"] + r["neat loop"]
+            copies = r["deap sort"] + r["children"] + r["neat loop"]
+            first = r["warmup"] + 1
+            rows.append([
+                f"{r['task']} ({r['pop_size']}), {first}-{first + r['generations'] - 1}",
+                f"{1e3 * ev:.1f}", f"{1e3 * whole:.1f}",
+                f"{1e3 * (whole - ev):.1f} ({100 * (whole - ev) / whole:.0f} %)",
+                f"{1e3 * r['deap sort']:.2f}",
+                f"{1e3 * r['bare objects']:.2f} / {1e3 * r['children']:.2f}",
+                f"{1e3 * r['neat loop']:.2f}",
+                f"{1e3 * bare:.2f} ({100 * bare / (bare + ev):.1f} %)",
+                f"{1e3 * copies:.2f} ({100 * copies / (copies + ev):.1f} %)"])
+    out.write_text(_list_table(head, rows))
+
+
 WHOLE_RUNS = Path(__file__).resolve().parents[2] / "results" / "whole_runs"
 
 #: What the issue (10) measured before the work, for the runs that have a counterpart:
@@ -264,4 +292,5 @@ def main(out_dir: Path) -> None:
     threads_table(out_dir / "performance_threads.rst")
     steps_table(out_dir / "performance_steps.rst")
     steps_table(out_dir / "performance_steps_round8.rst", "round8")
+    floor_table(out_dir / "performance_floor.rst")
     whole_runs(out_dir / "performance_whole_runs.rst")
