@@ -52,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import TASKS, task_config  # noqa: E402
 
-STEPS = ("deap sort", "deap sort, distinct rows", "distinct rows", "children", "bare objects",
+FIGURES = ("deap sort", "deap sort, distinct rows", "distinct rows", "children", "bare objects",
          "neat loop")
 
 
@@ -94,7 +94,7 @@ def _neat_loop(population, repeats: int) -> float:
 
 
 def measure(population, names, repeats: int) -> dict:
-    """Seconds of each of :data:`STEPS` on ``population`` (the generation's genomes, their
+    """Seconds of each of :data:`FIGURES` on ``population`` (the generation's genomes, their
     objectives set), ranked on the objective pair ``names``."""
     import numpy as np
     from deap.tools import sortLogNondominated
@@ -187,7 +187,7 @@ def run_one(name: str, warmup: int, generations: int, repeats: int) -> dict:
             t = time.process_time()
             size = measure(population, SIZE_OBJECTIVES, repeats)
             perf = measure(population, PERFORMANCE_OBJECTIVES, repeats)
-            row = {k: p_size * size[k] + (1 - p_size) * perf[k] for k in STEPS}
+            row = {k: p_size * size[k] + (1 - p_size) * perf[k] for k in FIGURES}
             row.update(generation=population.generation, n_children=size["n_children"],
                        best=best.fitness)
             rows.append(row)
@@ -226,7 +226,7 @@ def run_one(name: str, warmup: int, generations: int, repeats: int) -> dict:
         task_type.evaluate = evaluate
         evaluator.close()
     mean = {k: sum(r[k] for r in rows) / len(rows)
-            for k in ("whole", "evaluation", *STEPS, "n_children")}
+            for k in ("whole", "evaluation", *FIGURES, "n_children")}
     return {"task": name, "pop_size": config.pop_size, "warmup": warmup,
             "generations": generations, "repeats": repeats, **mean, "rows": rows}
 
