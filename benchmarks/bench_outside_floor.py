@@ -9,7 +9,8 @@ Each task runs as in ``benchmarks/bench_search.py`` (the same configs, one core,
 CPU seconds) for ``--warmup`` generations; then, for ``--generations`` generations, it times
 the evaluation (``Task.evaluate``) and the whole generation as ``bench_search.py`` does, and
 on each generation's population, once it is evaluated, it times ``--repeats`` times each (the
-best is kept; the ranking steps on both objective pairs, weighted as the search draws them):
+best is kept; the sort and the children on both objective pairs, weighted as the search
+draws them):
 
 deap sort
     DEAP's ``sortLogNondominated`` on the generation's objective pair, with the individuals
@@ -22,7 +23,7 @@ children
     copy-on-write and is not mutated yet;
 bare objects
     the same number of genome objects with no genes at all (``DefaultGenome.__init__``): a
-    lower bound for any genome a ``Population`` can hold;
+    lower bound for any genome a ``Population`` can hold (once a generation, as the loop);
 neat loop
     one generation of neat-python's ``Population.run`` with nothing of ours in it but the
     species set (one species): no reporters, a fitness function that assigns nothing (the
@@ -50,7 +51,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_search import TASKS, task_config  # noqa: E402
+from bench_search import TASKS, run_reporters, task_config  # noqa: E402
 
 FIGURES = ("deap sort", "deap sort, distinct rows", "distinct rows", "children", "bare objects",
          "neat loop")
@@ -85,20 +86,15 @@ def _neat_loop(population, repeats: int) -> float:
 
     bare.reproduction = Same()
     bare.population = genomes
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.process_time()
-        bare.run(lambda items, config: None, 1)
-        best = min(best, time.process_time() - t)
-    return best
+    return _best(lambda: bare.run(lambda items, config: None, 1), repeats)
 
 
 def measure(population, names, repeats: int) -> dict:
-    """Seconds of each of :data:`FIGURES` on ``population`` (the generation's genomes, their
-    objectives set), ranked on the objective pair ``names``."""
+    """Seconds of the figures that follow the ranking (DEAP's sort and the children copied
+    from the pool it makes) on ``population`` (the generation's genomes, their objectives set),
+    ranked on the objective pair ``names``."""
     import numpy as np
     from deap.tools import sortLogNondominated
-    from neat.genome import DefaultGenome
 
     from wann_plugin.ranking import (
         _Individual,
@@ -108,9 +104,7 @@ def measure(population, names, repeats: int) -> dict:
         pareto_order,
         signs_of,
     )
-    from wann_plugin.reproduction import selection_counts
 
-    config = population.config
     genomes = list(population.population.values())
     raw = objective_matrix([genome_objectives(g) for g in genomes], names)
     values = clean_objectives(raw * signs_of(names))
@@ -123,53 +117,60 @@ def measure(population, names, repeats: int) -> dict:
                                             repeats)
     out["distinct rows"] = len(distinct)
 
-    cfg = config.reproduction_config
-    counts = selection_counts(n, n, cfg.cull_ratio, cfg.elite_ratio)
+    counts = _counts(population)
     order = pareto_order(values, [g.key for g in genomes])
     pool = [genomes[i] for i in order[:counts.n_pool]]
-    genome_type = config.genome_type
+    genome_type = population.config.genome_type
     parents = [pool[i % len(pool)] for i in range(counts.n_children)]
-    start = 10 ** 9
+    out["children"] = _best(lambda: {_KEY0 + i: genome_type.copy_of(_KEY0 + i, p)
+                                     for i, p in enumerate(parents)}, repeats)
+    return out
 
-    def children():
-        return {start + i: genome_type.copy_of(start + i, p) for i, p in enumerate(parents)}
+
+def measure_once(population, repeats: int) -> dict:
+    """Seconds of the figures that do not follow the ranking: bare genome objects, one per
+    child, and neat-python's loop."""
+    from neat.genome import DefaultGenome
+
+    genome_type = population.config.genome_type
+    n_children = _counts(population).n_children
 
     def bare_objects():
         made = {}
-        for i in range(counts.n_children):
+        for i in range(n_children):
             g = genome_type.__new__(genome_type)
-            DefaultGenome.__init__(g, start + i)
-            made[start + i] = g
+            DefaultGenome.__init__(g, _KEY0 + i)
+            made[_KEY0 + i] = g
         return made
 
-    out["children"] = _best(children, repeats)
-    out["bare objects"] = _best(bare_objects, repeats)
-    out["neat loop"] = _neat_loop(population, repeats)
-    out["n_children"] = counts.n_children
-    return out
+    return {"bare objects": _best(bare_objects, repeats),
+            "neat loop": _neat_loop(population, repeats), "n_children": n_children}
+
+
+#: The first key of the measured children (above any key a benchmark search reaches).
+_KEY0 = 10 ** 9
+
+
+def _counts(population):
+    """The generation's pool, elites and children (:func:`selection_counts`)."""
+    from wann_plugin.reproduction import selection_counts
+
+    cfg = population.config.reproduction_config
+    n = len(population.population)
+    return selection_counts(n, n, cfg.cull_ratio, cfg.elite_ratio)
 
 
 def run_one(name: str, warmup: int, generations: int, repeats: int) -> dict:
     """Warm task ``name`` up, then time ``generations`` generations and the floor of each."""
-    import tempfile
-
     import neat
     from neat.reporting import BaseReporter
 
-    from wann_plugin.checkpoint import Checkpointer
-    from wann_plugin.config import config_text, make_evaluator
+    from wann_plugin.config import make_evaluator
     from wann_plugin.ranking import PERFORMANCE_OBJECTIVES, SIZE_OBJECTIVES
-    from wann_plugin.runner import ProgressReporter, _FreezeHeap
 
     config = task_config(name)
     evaluator = make_evaluator(config)
     population = neat.Population(config)
-    progress = ProgressReporter(None, None)
-    checkpointer = Checkpointer(tempfile.mkdtemp(prefix="bench-floor-"), None,
-                                config_text=config_text(config),
-                                generations=warmup + generations, evaluator=evaluator,
-                                progress=progress)
-    checkpointer.attach(population)
     p_size = config.reproduction_config.prob_size_objective
     rows: list = []
     clock = {"start": 0.0, "aside": 0.0, "evaluation": 0.0, "on": False}
@@ -187,8 +188,8 @@ def run_one(name: str, warmup: int, generations: int, repeats: int) -> dict:
             t = time.process_time()
             size = measure(population, SIZE_OBJECTIVES, repeats)
             perf = measure(population, PERFORMANCE_OBJECTIVES, repeats)
-            row = {k: p_size * size[k] + (1 - p_size) * perf[k] for k in FIGURES}
-            row.update(generation=population.generation, n_children=size["n_children"],
+            row = {k: p_size * size[k] + (1 - p_size) * perf[k] for k in size}
+            row.update(measure_once(population, repeats), generation=population.generation,
                        best=best.fitness)
             rows.append(row)
             clock["aside"] += time.process_time() - t
@@ -199,9 +200,10 @@ def run_one(name: str, warmup: int, generations: int, repeats: int) -> dict:
                                 evaluation=clock["evaluation"])
 
     first, last = Floor(), Floor()
-    for r in (evaluator, progress, checkpointer, _FreezeHeap(), last):
+    for r in (first, evaluator, *run_reporters(population, config, evaluator,
+                                                warmup + generations), last):
         population.add_reporter(r)
-    population.reporters.reporters.insert(0, first)  # its clock starts before the others
+
     def nothing(*args):
         return None
 

@@ -155,15 +155,38 @@ def task_config(name: str):
     return config
 
 
+def run_reporters(population, config, evaluator, generations: int) -> list:
+    """What ``wann run --out`` adds to ``population`` besides the evaluator, in its order: the
+    progress reporter, a checkpointer without ``--checkpoint-every`` (attached, writing to a
+    temporary folder) and, in trees that have it, the heap freeze. Not added: each caller
+    places its own clocks around them."""
+    from wann_plugin.checkpoint import Checkpointer
+    from wann_plugin.config import config_text
+    from wann_plugin.runner import ProgressReporter
+
+    progress = ProgressReporter(None, None)
+    folder = tempfile.mkdtemp(prefix="bench-search-")
+    checkpointer = Checkpointer(folder, None, config_text=config_text(config),
+                                generations=generations, evaluator=evaluator,
+                                progress=progress)
+    checkpointer.attach(population)
+    reporters = [progress, checkpointer]
+    try:  # what run_search adds (newer trees)
+        from wann_plugin.runner import _FreezeHeap
+    except ImportError:
+        pass
+    else:
+        reporters.append(_FreezeHeap())
+    return reporters
+
+
 def run_one(name: str, generations: int, warmup: int, workers: int, threads: int = 1,
             detail: bool = False) -> dict:
     """Time ``generations`` generations of task ``name`` in this process (with ``detail``,
     also each step of :data:`DETAIL`)."""
     import neat
 
-    from wann_plugin.checkpoint import Checkpointer
-    from wann_plugin.config import config_text, make_evaluator
-    from wann_plugin.runner import ProgressReporter
+    from wann_plugin.config import make_evaluator
 
     paper_gens, full_steps, cut_steps = TASKS[name][3:]
     config = task_config(name)
@@ -179,20 +202,10 @@ def run_one(name: str, generations: int, warmup: int, workers: int, threads: int
     population = neat.Population(config)
     first_seconds = clock.now() - t
     first, last = _edges(clock)
-    progress = ProgressReporter(None, None)
-    folder = tempfile.mkdtemp(prefix="bench-search-")
-    checkpointer = Checkpointer(folder, None, config_text=config_text(config),
-                                generations=warmup + generations, evaluator=evaluator,
-                                progress=progress)
-    checkpointer.attach(population)
-    for r in (first, evaluator, progress, checkpointer, last):
+    progress, checkpointer, *freeze = run_reporters(population, config, evaluator,
+                                                     warmup + generations)
+    for r in (first, evaluator, progress, checkpointer, last, *freeze):
         population.add_reporter(r)
-    try:  # what run_search adds (newer trees)
-        from wann_plugin.runner import _FreezeHeap
-    except ImportError:
-        pass
-    else:
-        population.add_reporter(_FreezeHeap())
     # patched on the classes (this process runs one task): instances stay picklable for the
     # checkpointer
     repro_type, task_type = type(population.reproduction), type(evaluator.task)

@@ -91,8 +91,9 @@ __all__ = ["classify_scores", "classify_scores_conn", "column_batch"]
 #: Doubles of node values one tile of the per-connection pass may hold
 #: (``n_computed * n_weights * tile``): 512 KiB, so a tile's values stay in the L2 cache.
 _TILE_BUDGET = 65536
-#: Doubles of image values (``(1 + n_inputs) * block``) a column block holds: 256 KiB, so a
-#: block stays in the L2 cache while every network of the batch reads it.
+#: Doubles of image values (``(1 + n_inputs) * block``) a column block of the per-connection
+#: pass holds: 256 KiB, so a block stays in the L2 cache while every group of weight sets
+#: reads it.
 _BLOCK_BUDGET = 32768
 #: Doubles of distinct node values one tile of the search's pass aims at
 #: (``n_nodes * n_weights * tile``, at least one lane group of images): 4 MiB. Larger tiles
